@@ -1,0 +1,73 @@
+#include "proxy/assign_response.hpp"
+
+namespace mutex_edge::proxy {
+namespace {
+
+void write_ids(cache::JsonWriter& writer, std::string_view name,
+               const std::vector<std::int64_t>* ids) {
+  writer.key(name).begin_array();
+  if (ids != nullptr) {
+    for (std::int64_t id : *ids) {
+      writer.value(id);
+    }
+  }
+  writer.end_array();
+}
+
+void write_explain(cache::JsonWriter& writer, const cache::GroupConfig& group,
+                   const eval::CompiledGroup& compiled, const eval::Assignment& assignment) {
+  writer.key("explain").begin_object();
+  writer.key("bucketingKey").value(group.bucketing_key);
+  writer.key("bucketingSalt").value(group.bucketing_salt);
+  if (assignment.hashed) {
+    writer.key("hash").value(assignment.hash).key("d").value(assignment.d);
+  }
+  writer.key("bounds").begin_array();
+  for (std::size_t pos = 0; pos < compiled.slot_count(); ++pos) {
+    writer.begin_object()
+        .key("slot").value(group.slots[pos].variant_key)
+        .key("from").value(compiled.lower_bound(pos))
+        .key("to").value(compiled.upper_bound(pos))
+        .end_object();
+  }
+  writer.end_array().end_object();
+}
+
+}  // namespace
+
+void write_assignments(cache::JsonWriter& writer, const cache::Snapshot& snapshot,
+                       const eval::User& user, std::span<const std::size_t> groups,
+                       std::span<const std::string_view> unknown, bool explain) {
+  writer.key("version").value(snapshot.version());
+  writer.key("assignments").begin_object();
+  for (std::size_t i : groups) {
+    const cache::GroupConfig& group = snapshot.groups()[i];
+    const eval::CompiledGroup& compiled = snapshot.compiled(i);
+    const eval::Assignment assignment = compiled.assign(user);
+    const cache::SlotConfig* slot =
+        assignment.slot == eval::kNoSlot ? nullptr
+                                         : &group.slots[static_cast<std::size_t>(assignment.slot)];
+    writer.key(group.key).begin_object();
+    writer.key("slot");
+    slot ? writer.value(slot->variant_key) : writer.null();
+    writer.key("reason").value(eval::to_string(assignment.reason));
+    writer.key("index");
+    slot ? writer.value(slot->index) : writer.null();
+    write_ids(writer, "experiments", slot ? &slot->experiments : nullptr);
+    write_ids(writer, "holdouts", slot ? &slot->holdouts : nullptr);
+    if (explain) {
+      write_explain(writer, group, compiled, assignment);
+    }
+    writer.end_object();
+  }
+  writer.end_object();
+  if (!unknown.empty()) {
+    writer.key("unknown").begin_array();
+    for (std::string_view key : unknown) {
+      writer.value(key);
+    }
+    writer.end_array();
+  }
+}
+
+}  // namespace mutex_edge::proxy

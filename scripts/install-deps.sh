@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything mutex-edge needs to build, test and load-test, from Debian bookworm packages.
+# Used by the README's two commands, by .ci/run and by the Dockerfile. Run as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
+  libsimdjson-dev prometheus-cpp-dev catch2 libssl-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev
+)
+
+# The conformance test runs Amplitude's engine on Node.js; a machine that already has
+# node and npm keeps them, a bare one gets Debian's.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
