@@ -10,8 +10,10 @@
 // 3. Every group is translated into the flag Amplitude's engine evaluates for a mutual exclusion
 //    group (design.md section 2) and evaluated with `@amplitude/experiment-core` 0.13.6.
 // 4. Each (group, user) pair is one case: slot, index, reason class, experiments and holdouts
-//    must agree. The known 40/60 split (design.md section 2) is checked through the binary and
-//    through the engine, one case each, plus a few whole-output checks.
+//    must agree. Besides the random groups and users, 198 groups on one salt and 200 users
+//    whose hashes land exactly on every slot bound (EDGE_VALUES) catch off-by-one bounds.
+// 5. The known 40/60 split (design.md section 2) is checked through the binary and through the
+//    engine, one case each, plus a few whole-output checks (one case each).
 //
 // Exit status 0 only when every case passed.
 //
@@ -42,6 +44,7 @@ export const ENGINE_VERSION = '0.13.6';
 
 // Top-level user fields; every other bucketing key names a user property. The C++ side uses the
 // same list.
+// prettier-ignore
 export const TOP_LEVEL_USER_FIELDS = Object.freeze([
   'user_id', 'device_id', 'amplitude_id', 'country', 'city', 'region', 'dma', 'language',
   'platform', 'version', 'os', 'device_manufacturer', 'device_brand', 'device_model', 'carrier',
@@ -62,6 +65,7 @@ const MAX_DETAILED_MISMATCHES = 20;
 const EDGE_SALT = 'Edg3S4lt';
 const EDGE_D_ZERO = 1479154; // d = 0
 const EDGE_D_MAX = 78780; // d = 42949672, the largest possible
+// prettier-ignore
 const EDGE_VALUES = [
   [69649269, 10230623], [49656831, 96718458], [6191782, 12948816], [11993300, 24058068],
   [70407880, 101641460], [1410855, 4009590], [99371854, 3938175], [41547623, 3365904],
@@ -112,6 +116,11 @@ class Rng {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 
+  /** Uniform integer in [0, 2^53), with all 53 bits random (next() alone gives 32). */
+  safeInt() {
+    return this.int(0, 2 ** 32 - 1) * 2 ** 21 + this.int(0, 2 ** 21 - 1);
+  }
+
   chance(p) {
     return this.next() < p;
   }
@@ -149,6 +158,7 @@ class Rng {
 }
 
 // Non-ASCII fragments: 2-, 3- and 4-byte UTF-8, a combining accent, ZWJ emoji, a flag, RTL text.
+// prettier-ignore
 const UNICODE_BITS = [
   'é', 'ü', 'ñ', 'ß', 'ø', 'ç', 'e\u0301', 'Ω', 'Ж', 'ש', 'ع', '€', '✓', '日本', '用户', 'ユーザー',
   '한국', '🎲', '🚀', '🦄', '👩‍💻', '🇩🇪', '𝄞',
@@ -157,7 +167,9 @@ const UNICODE_BITS = [
 function unicodeString(rng, asciiLen = 4) {
   let s = '';
   const parts = rng.int(1, 3);
-  for (let i = 0; i < parts; i++) s += rng.pick(UNICODE_BITS) + (rng.chance(0.6) ? rng.alnum(rng.int(1, asciiLen)) : '');
+  for (let i = 0; i < parts; i++) {
+    s += rng.pick(UNICODE_BITS) + (rng.chance(0.6) ? rng.alnum(rng.int(1, asciiLen)) : '');
+  }
   return s;
 }
 
@@ -169,7 +181,18 @@ function uuid(rng) {
 // ---------------------------------------------------------------------------------------------
 // Users
 
-const COUNTRIES = ['US', 'DE', 'FR', 'JP', 'BR', 'España', "Côte d'Ivoire", '中国', 'Россия', 'US '];
+const COUNTRIES = [
+  'US',
+  'DE',
+  'FR',
+  'JP',
+  'BR',
+  'España',
+  "Côte d'Ivoire",
+  '中国',
+  'Россия',
+  'US ',
+];
 const PLATFORMS = ['iOS', 'Android', 'Web', 'macOS', 'Windows', 'ios', 'Apple TV 📺'];
 const OSES = ['iOS 17.2', 'Android 14', 'Windows 11', 'Ubuntu 22.04', 'HarmonyOS 鸿蒙'];
 const LANGUAGES = ['en', 'en-US', 'de-DE', 'fr', '日本語', 'pt-BR', 'zh-Hans'];
@@ -201,7 +224,7 @@ function genIdValue(rng, prefix) {
 
 function genAmplitudeId(rng) {
   return rng.weighted([
-    [60, () => rng.int(1, 2 ** 53 - 1)],
+    [60, () => rng.safeInt()],
     [8, () => rng.int(100000, 99999999)],
     [3, 0],
     [8, () => String(rng.int(100000000, 999999999))],
@@ -223,7 +246,12 @@ function genField(rng, values) {
 }
 
 function genUserProperties(rng) {
-  const shape = rng.weighted([[8, 'missing'], [3, 'null'], [5, 'empty'], [84, 'object']]);
+  const shape = rng.weighted([
+    [8, 'missing'],
+    [3, 'null'],
+    [5, 'empty'],
+    [84, 'object'],
+  ]);
   if (shape === 'missing') return undefined;
   if (shape === 'null') return null;
   if (shape === 'empty') return {};
@@ -231,27 +259,52 @@ function genUserProperties(rng) {
   const set = (k, v) => {
     if (v !== undefined) props[k] = v;
   };
-  set('plan', rng.weighted([
-    [55, () => rng.pick(PLANS)],
-    [6, () => unicodeString(rng)],
-    [8, () => rng.int(0, 5000)],
-    [8, () => rng.chance(0.5)], // boolean: the engine buckets on "true"/"false"
-    [10, undefined],
-    [7, null],
-    [6, ''],
-  ]));
-  set('tier', rng.weighted([
-    [40, () => rng.int(0, 5)],
-    [25, () => `tier-${rng.int(1, 5)}`],
-    [8, () => rng.chance(0.5)],
-    [15, undefined],
-    [6, null],
-    [6, ''],
-  ]));
-  set('score', rng.weighted([[60, () => rng.int(-1000, 2 ** 40)], [40, undefined]]));
+  set(
+    'plan',
+    rng.weighted([
+      [55, () => rng.pick(PLANS)],
+      [6, () => unicodeString(rng)],
+      [8, () => rng.int(0, 5000)],
+      [8, () => rng.chance(0.5)], // boolean: the engine buckets on "true"/"false"
+      [10, undefined],
+      [7, null],
+      [6, ''],
+    ]),
+  );
+  set(
+    'tier',
+    rng.weighted([
+      [40, () => rng.int(0, 5)],
+      [25, () => `tier-${rng.int(1, 5)}`],
+      [8, () => rng.chance(0.5)],
+      [15, undefined],
+      [6, null],
+      [6, ''],
+    ]),
+  );
+  set(
+    'score',
+    rng.weighted([
+      [50, () => rng.safeInt()],
+      [10, () => rng.int(-1000, 1000)],
+      [40, undefined],
+    ]),
+  );
   // A user property with the same name as a top-level field: only `gp:country` reads it.
-  set('country', rng.weighted([[25, () => rng.pick(COUNTRIES)], [75, undefined]]));
-  set('signup_source', rng.weighted([[30, () => rng.pick(['ads', 'organic', 'référence'])], [70, undefined]]));
+  set(
+    'country',
+    rng.weighted([
+      [25, () => rng.pick(COUNTRIES)],
+      [75, undefined],
+    ]),
+  );
+  set(
+    'signup_source',
+    rng.weighted([
+      [30, () => rng.pick(['ads', 'organic', 'référence'])],
+      [70, undefined],
+    ]),
+  );
   return props;
 }
 
@@ -259,13 +312,18 @@ function genCohortIds(rng, cohortPool) {
   return rng.weighted([
     [30, undefined],
     [15, () => []],
-    [55, () => {
-      const ids = [];
-      const n = rng.int(1, 5);
-      for (let i = 0; i < n; i++) ids.push(rng.chance(0.85) ? rng.pick(cohortPool) : rng.alnum(8));
-      if (rng.chance(0.1)) ids.push(''); // the engine drops empty elements
-      return ids;
-    }],
+    [
+      55,
+      () => {
+        const ids = [];
+        const n = rng.int(1, 5);
+        for (let i = 0; i < n; i++) {
+          ids.push(rng.chance(0.85) ? rng.pick(cohortPool) : rng.alnum(8));
+        }
+        if (rng.chance(0.1)) ids.push(''); // the engine drops empty elements
+        return ids;
+      },
+    ],
   ]);
 }
 
@@ -319,6 +377,7 @@ function genSalt(rng) {
   ]);
 }
 
+// prettier-ignore
 const BUCKETING_KEYS = [
   [15, 'user_id'], [15, 'device_id'], [15, 'amplitude_id'],
   [5, 'country'], [5, 'platform'], [5, 'os'], [5, 'language'], [5, 'city'], [2, 'region'],
@@ -335,7 +394,10 @@ function individualPools(users) {
   const amplitudeIds = new Set();
   for (const u of users) {
     for (const k of ['user_id', 'device_id']) {
-      if ((typeof u[k] === 'string' && u[k] !== '') || typeof u[k] === 'number') ids.add(String(u[k]));
+      const v = u[k];
+      if ((typeof v === 'string' && v !== '') || typeof v === 'number') {
+        ids.add(String(v));
+      }
     }
     if (u.amplitude_id !== undefined && u.amplitude_id !== null && u.amplitude_id !== '') {
       amplitudeIds.add(String(u.amplitude_id));
@@ -349,12 +411,14 @@ function genSlotLists(rng, pools, cohortPool) {
   if (rng.chance(0.3)) {
     const n = rng.int(1, 6);
     for (let i = 0; i < n; i++) {
-      individuals.push(rng.weighted([
-        [pools.ids.length > 0 ? 60 : 0, () => rng.pick(pools.ids)],
-        [pools.amplitudeIds.length > 0 ? 8 : 0, () => rng.pick(pools.amplitudeIds)],
-        [22, () => `user-${rng.int(1, 99999)}`],
-        [10, () => unicodeString(rng)],
-      ]));
+      individuals.push(
+        rng.weighted([
+          [pools.ids.length > 0 ? 60 : 0, () => rng.pick(pools.ids)],
+          [pools.amplitudeIds.length > 0 ? 8 : 0, () => rng.pick(pools.amplitudeIds)],
+          [22, () => `user-${rng.int(1, 99999)}`],
+          [10, () => unicodeString(rng)],
+        ]),
+      );
     }
   }
   const cohorts = [];
@@ -365,7 +429,13 @@ function genSlotLists(rng, pools, cohortPool) {
   return { individuals, cohorts };
 }
 
-function makeGroup(i, { salt, bucketingKey, percentages, slotOrder = 'sorted', key, noInclusions = false }, rng, pools, cohortPool) {
+function makeGroup(
+  i,
+  { salt, bucketingKey, percentages, slotOrder = 'sorted', key, noInclusions = false },
+  rng,
+  pools,
+  cohortPool,
+) {
   const slots = percentages.map((percentage, k) => ({
     name: `SLOT ${k + 1}`,
     index: k + 1,
@@ -389,7 +459,8 @@ function makeGroup(i, { salt, bucketingKey, percentages, slotOrder = 'sorted', k
       slots[a].cohorts.push(cohort);
       slots[b].cohorts.push(cohort);
     } else if (kind === 2) {
-      const u = rng.pick(pools.users.filter((x) => typeof x.user_id === 'string' && x.user_id && typeof x.device_id === 'string' && x.device_id));
+      const nonEmpty = (v) => typeof v === 'string' && v !== '';
+      const u = rng.pick(pools.users.filter((x) => nonEmpty(x.user_id) && nonEmpty(x.device_id)));
       if (u) {
         slots[Math.max(a, b)].individuals.push(u.user_id);
         slots[Math.min(a, b)].individuals.push(u.device_id);
@@ -428,19 +499,21 @@ export function generateGroups(rng, count, users, cohortPool) {
   for (let i = 0; i < count; i++) {
     let spec = fixed[i];
     if (!spec) {
+      // Every tenth group has one slot of 100%, every tenth one slot under 100%, every tenth 20
+      // slots; the rest 1..20 slots. About a third of all groups sum to under 100%.
       const kind = i % 10;
-      let n;
-      let under;
-      if (kind === 0) [n, under] = [1, false]; // one slot with 100%
-      else if (kind === 1) [n, under] = [1, true]; // one slot under 100%
-      else if (kind === 2) [n, under] = [20, rng.chance(1 / 3)];
-      else [n, under] = [rng.int(1, 20), rng.chance(1 / 3)];
+      const n = kind <= 1 ? 1 : kind === 2 ? 20 : rng.int(1, 20);
+      const under = kind === 0 ? false : kind === 1 ? true : rng.chance(1 / 3);
       const total = under ? rng.int(n, 99) : 100;
       spec = {
         salt: genSalt(rng),
         bucketingKey: rng.weighted(BUCKETING_KEYS),
         percentages: genPercentages(rng, n, total),
-        slotOrder: rng.weighted([[92, 'sorted'], [5, 'reversed'], [3, 'shuffled']]),
+        slotOrder: rng.weighted([
+          [92, 'sorted'],
+          [5, 'reversed'],
+          [3, 'shuffled'],
+        ]),
       };
     }
     groups.push(makeGroup(i, spec, rng, pools, cohortPool));
@@ -456,8 +529,17 @@ export function generateEdgeGroups(rng, firstIndex) {
   const groups = [];
   const none = { ids: [], amplitudeIds: [], users: [] };
   for (let c = 1; c <= 99; c++) {
-    for (const [kind, percentages] of [['single', [c]], ['pair', [c, 100 - c]]]) {
-      const spec = { salt: EDGE_SALT, bucketingKey: 'user_id', percentages, key: `edge-${c}-${kind}`, noInclusions: true };
+    for (const [kind, percentages] of [
+      ['single', [c]],
+      ['pair', [c, 100 - c]],
+    ]) {
+      const spec = {
+        salt: EDGE_SALT,
+        bucketingKey: 'user_id',
+        percentages,
+        key: `edge-${c}-${kind}`,
+        noInclusions: true,
+      };
       groups.push(makeGroup(firstIndex + groups.length, spec, rng, none, []));
     }
   }
@@ -478,8 +560,12 @@ const rangeStart = (c) => Number((BigInt(c) * 42949672n) / 100n);
 const rangeEnd = (c) => Number((BigInt(c) * 42949673n + 99n) / 100n);
 
 export function bucketSelector(bucketingKey) {
-  if (bucketingKey.startsWith('gp:')) return ['context', 'user', 'user_properties', bucketingKey.slice(3)];
-  if (TOP_LEVEL_USER_FIELDS.includes(bucketingKey)) return ['context', 'user', bucketingKey];
+  if (bucketingKey.startsWith('gp:')) {
+    return ['context', 'user', 'user_properties', bucketingKey.slice(3)];
+  }
+  if (TOP_LEVEL_USER_FIELDS.includes(bucketingKey)) {
+    return ['context', 'user', bucketingKey];
+  }
   return ['context', 'user', 'user_properties', bucketingKey];
 }
 
@@ -493,11 +579,17 @@ export const ALL_OTHER_USERS = 'All Other Users';
 function inclusionConditions(slot) {
   const conditions = [];
   if (slot.individuals.length > 0) {
-    conditions.push([{ selector: ['context', 'user', 'user_id'], op: 'is', values: slot.individuals }]);
-    conditions.push([{ selector: ['context', 'user', 'device_id'], op: 'is', values: slot.individuals }]);
+    conditions.push([
+      { selector: ['context', 'user', 'user_id'], op: 'is', values: slot.individuals },
+    ]);
+    conditions.push([
+      { selector: ['context', 'user', 'device_id'], op: 'is', values: slot.individuals },
+    ]);
   }
   if (slot.cohorts.length > 0) {
-    conditions.push([{ selector: ['context', 'user', 'cohort_ids'], op: 'set contains any', values: slot.cohorts }]);
+    conditions.push([
+      { selector: ['context', 'user', 'cohort_ids'], op: 'set contains any', values: slot.cohorts },
+    ]);
   }
   return conditions;
 }
@@ -523,7 +615,10 @@ export function groupToFlag(group) {
   }
 
   if (isSingleFullSlot(group)) {
-    segments.push({ metadata: { segmentName: ALL_OTHER_USERS }, variant: `slot-${slots[0].index}` });
+    segments.push({
+      metadata: { segmentName: ALL_OTHER_USERS },
+      variant: `slot-${slots[0].index}`,
+    });
   } else {
     const distributions = [];
     let cumulative = 0;
@@ -548,7 +643,11 @@ export function groupToFlag(group) {
 
   return {
     key: group.key,
-    metadata: { flagType: 'mutual-exclusion-group', flagVersion: 1, evaluationMode: group.evaluationMode },
+    metadata: {
+      flagType: 'mutual-exclusion-group',
+      flagVersion: 1,
+      evaluationMode: group.evaluationMode,
+    },
     variants,
     segments,
   };
@@ -587,7 +686,10 @@ function expectedAssignment(engine, group, flag, user) {
   if (slotIndex === null) {
     const value = coerceString(select({ context: { user } }, bucketSelector(group.bucketingKey)));
     return {
-      slot: null, index: null, variant: variant ?? null, segment: segment ?? null,
+      slot: null,
+      index: null,
+      variant: variant ?? null,
+      segment: segment ?? null,
       reasons: [value ? 'unallocated' : 'no_bucketing_value'],
     };
   }
@@ -600,35 +702,51 @@ function expectedAssignment(engine, group, flag, user) {
     // An inclusion segment: individual, cohort or (both matched) either one.
     const target = { context: { user }, result: {} };
     const conditions = inclusionConditions(slot);
-    const byIndividual = engine.evaluateConditions(target, conditions.filter((c) => c[0].op === 'is'));
-    const byCohort = engine.evaluateConditions(target, conditions.filter((c) => c[0].op !== 'is'));
+    const byIndividual = engine.evaluateConditions(
+      target,
+      conditions.filter((c) => c[0].op === 'is'),
+    );
+    const byCohort = engine.evaluateConditions(
+      target,
+      conditions.filter((c) => c[0].op !== 'is'),
+    );
     reasons = [...(byIndividual ? ['individual'] : []), ...(byCohort ? ['cohort'] : [])];
   }
   return {
-    slot: `slot-${slotIndex}`, index: slotIndex, variant, segment,
-    reasons, experiments: slot.experiments, holdouts: slot.holdouts,
+    slot: `slot-${slotIndex}`,
+    index: slotIndex,
+    variant,
+    segment,
+    reasons,
+    experiments: slot.experiments,
+    holdouts: slot.holdouts,
   };
 }
 
-const sameIntList = (a, b) => Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
+const sameIntList = (a, b) =>
+  Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Problems with the binary's entry for one group, compared with the expectation. */
 function compareEntry(ours, theirs) {
   if (ours === undefined) return ['no entry for this group'];
   if (ours === null || typeof ours !== 'object') return ['entry is not an object'];
   const problems = [];
-  if (ours.slot !== theirs.slot) problems.push(`slot ${JSON.stringify(ours.slot)} != ${JSON.stringify(theirs.slot)}`);
-  if (ours.index !== theirs.index) problems.push(`index ${JSON.stringify(ours.index)} != ${JSON.stringify(theirs.index)}`);
-  if (!theirs.reasons.includes(ours.reason)) {
-    problems.push(`reason ${JSON.stringify(ours.reason)} not in ${JSON.stringify(theirs.reasons)}`);
+  const show = JSON.stringify;
+  if (ours.slot !== theirs.slot) {
+    problems.push(`slot ${show(ours.slot)} != ${show(theirs.slot)}`);
   }
-  if (theirs.slot !== null) {
-    if (!sameIntList(ours.experiments, theirs.experiments)) problems.push('experiments differ from the slot\'s');
-    if (!sameIntList(ours.holdouts, theirs.holdouts)) problems.push('holdouts differ from the slot\'s');
-  } else {
-    // The contract does not say what a slot-less answer lists; accept nothing or empty lists.
-    for (const k of ['experiments', 'holdouts']) {
-      if (ours[k] !== undefined && ours[k] !== null && !sameIntList(ours[k], [])) problems.push(`${k} not empty without a slot`);
+  if (ours.index !== theirs.index) {
+    problems.push(`index ${show(ours.index)} != ${show(theirs.index)}`);
+  }
+  if (!theirs.reasons.includes(ours.reason)) {
+    problems.push(`reason ${show(ours.reason)} not in ${show(theirs.reasons)}`);
+  }
+  for (const k of ['experiments', 'holdouts']) {
+    if (theirs.slot !== null) {
+      if (!sameIntList(ours[k], theirs[k])) problems.push(`${k} differ from the slot's`);
+    } else if (ours[k] !== undefined && ours[k] !== null && !sameIntList(ours[k], [])) {
+      // The contract does not say what a slot-less answer lists: nothing or empty lists.
+      problems.push(`${k} not empty without a slot`);
     }
   }
   return problems;
@@ -641,7 +759,8 @@ function compareEntry(ours, theirs) {
  * Non-ASCII characters as \u escapes (surrogate pairs for astral ones), so that the binary's
  * JSON parser has to decode escapes too.
  */
-const asciiEscapeJson = (json) => json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const asciiEscapeJson = (json) =>
+  json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 function runAssign(binary, groupsFile, usersText) {
   const run = spawnSync(binary, ['assign', '--config-file', groupsFile], {
@@ -652,7 +771,9 @@ function runAssign(binary, groupsFile, usersText) {
   });
   const failure = run.error
     ? `could not run: ${run.error.message}`
-    : run.status !== 0 ? `exit status ${run.status ?? run.signal}: ${run.stderr.trim().split('\n').slice(-5).join(' | ')}` : null;
+    : run.status !== 0
+      ? `exit status ${run.status ?? run.signal}: ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`
+      : null;
   const lines = (run.stdout ?? '').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return { failure, lines };
@@ -695,21 +816,40 @@ class Tally {
 
 function loadEngine(modulesDir) {
   const packageDir = path.resolve(modulesDir, 'node_modules', '@amplitude', 'experiment-core');
+  if (!fs.existsSync(path.join(packageDir, 'package.json'))) {
+    throw new Error(
+      `${packageDir} not found: run npm ci in a copy of this folder's package.json and package-lock.json, and pass that folder as --modules`,
+    );
+  }
   const require = createRequire(path.join(packageDir, 'package.json'));
   const { version } = require('./package.json');
   if (version !== ENGINE_VERSION) {
-    throw new Error(`${packageDir} is version ${version}, expected ${ENGINE_VERSION} (npm ci in the folder of package.json)`);
+    throw new Error(
+      `${packageDir} is version ${version}, expected ${ENGINE_VERSION} (npm ci in the folder of package.json)`,
+    );
   }
   return require(packageDir);
 }
 
 function checkKnownSplit(engine, binary, workdir, tally) {
   const group = {
-    id: 1, projectId: 1, name: 'Known split', key: 'known-split', description: '', evaluationMode: 'local',
-    bucketingKey: 'device_id', bucketingSalt: KNOWN_SPLIT.salt,
+    id: 1,
+    projectId: 1,
+    name: 'Known split',
+    key: 'known-split',
+    description: '',
+    evaluationMode: 'local',
+    bucketingKey: 'device_id',
+    bucketingSalt: KNOWN_SPLIT.salt,
     slots: [40, 60].map((percentage, k) => ({
-      name: `SLOT ${k + 1}`, index: k + 1, variantKey: `slot-${k + 1}`, percentage,
-      experiments: [], holdouts: [], individuals: [], cohorts: [],
+      name: `SLOT ${k + 1}`,
+      index: k + 1,
+      variantKey: `slot-${k + 1}`,
+      percentage,
+      experiments: [],
+      holdouts: [],
+      individuals: [],
+      cohorts: [],
     })),
   };
   const groupsFile = path.join(workdir, 'split-groups.json');
@@ -719,36 +859,51 @@ function checkKnownSplit(engine, binary, workdir, tally) {
 
   // Through Amplitude's engine.
   const flag = groupToFlag(group);
-  const engineSlots = ids.map((id) => engine.evaluate({ user: { device_id: id } }, [flag])[flag.key]?.key ?? null);
+  const engineSlots = ids.map(
+    (id) => engine.evaluate({ user: { device_id: id } }, [flag])[flag.key]?.key ?? null,
+  );
   const count = (slots, s) => slots.reduce((n, x) => n + (x === s ? 1 : 0), 0);
   const engineGot = `slot-1 ${count(engineSlots, 'slot-1')}, slot-2 ${count(engineSlots, 'slot-2')}`;
-  tally.check('known split (Amplitude engine)', engineGot === want, `got ${engineGot}, want ${want}`);
+  tally.check(
+    'known split (Amplitude engine)',
+    engineGot === want,
+    `got ${engineGot}, want ${want}`,
+  );
 
   // Through the binary; every single answer must also equal the engine's.
-  const { failure, lines } = runAssign(binary, groupsFile, ids.map((id) => JSON.stringify({ device_id: id })).join('\n') + '\n');
+  const { failure, lines } = runAssign(
+    binary,
+    groupsFile,
+    ids.map((id) => JSON.stringify({ device_id: id })).join('\n') + '\n',
+  );
   const binarySlots = lines.map((line) => parseLine(line)?.assignments?.['known-split']?.slot);
   const disagreeing = engineSlots.filter((s, i) => (binarySlots[i] ?? null) !== s).length;
   const binaryGot = `slot-1 ${count(binarySlots, 'slot-1')}, slot-2 ${count(binarySlots, 'slot-2')}`;
   tally.check(
     'known split (binary)',
     !failure && lines.length === ids.length && binaryGot === want && disagreeing === 0,
-    failure ?? `got ${binaryGot} over ${lines.length} lines (${disagreeing} answers differ from the engine), want ${want}`,
+    failure ??
+      `got ${binaryGot} over ${lines.length} lines (${disagreeing} answers differ from the engine), want ${want}`,
   );
 }
 
 /** The edge users really sit on both sides of every bound, according to the engine. */
 function checkEdgeValues(engine, tally) {
+  // The one-slot groups of C% = 1..99, in order.
+  const flags = generateEdgeGroups(new Rng(0), 0)
+    .filter((g) => g.key.endsWith('-single'))
+    .map(groupToFlag);
+  const variantOf = (n, flag) =>
+    engine.evaluate({ user: { user_id: `b${n}` } }, [flag])[flag.key]?.key;
   const wrong = [];
-  const edgeUsers = generateEdgeUsers();
-  const noRng = { int: () => 0, alnum: () => '', chance: () => false, pick: (a) => a[0] };
-  generateEdgeGroups(noRng, 0).filter((g) => g.key.endsWith('-single')).forEach((group, k) => {
-    const flag = groupToFlag(group);
-    const [inside, past] = EDGE_VALUES[k].map((n) => engine.evaluate({ user: { user_id: `b${n}` } }, [flag])[flag.key]?.key);
-    if (inside !== 'slot-1' || past !== 'unallocated') wrong.push(`${k + 1}%: ${inside}/${past}`);
+  EDGE_VALUES.forEach(([inside, past], k) => {
+    const got = [variantOf(inside, flags[k]), variantOf(past, flags[k])];
+    if (got[0] !== 'slot-1' || got[1] !== 'unallocated') wrong.push(`${k + 1}%: ${got.join('/')}`);
   });
-  const lowest = groupToFlag(generateEdgeGroups(noRng, 0)[0]); // one slot of 1%
-  if (engine.evaluate({ user: edgeUsers[0] }, [lowest])[lowest.key]?.key !== 'slot-1') wrong.push('d = 0 not in 1%');
-  tally.check('edge values straddle every bound (engine)', wrong.length === 0, wrong.slice(0, 5).join(', '));
+  if (variantOf(EDGE_D_ZERO, flags[0]) !== 'slot-1') wrong.push('d = 0 not in 1%');
+  if (variantOf(EDGE_D_MAX, flags[98]) !== 'unallocated') wrong.push('largest d in 99%');
+  const info = wrong.slice(0, 5).join(', ');
+  tally.check('edge values straddle every bound (engine)', wrong.length === 0, info);
 }
 
 function printMismatch(m, n) {
@@ -772,20 +927,30 @@ function main() {
     },
   });
   if (opts.help || !opts.binary || !opts.modules) {
-    console.log('usage: node conformance.mjs --binary PATH --modules DIR [--seed N] [--groups N] [--users N] [--workdir DIR]');
+    console.log(
+      'usage: node conformance.mjs --binary PATH --modules DIR [--seed N] [--groups N] [--users N] [--workdir DIR]',
+    );
     process.exit(opts.help ? 0 : 2);
   }
   const seed = Number(opts.seed);
   const groupCount = Number(opts.groups);
   const userCount = Number(opts.users);
-  if (![seed, groupCount, userCount].every(Number.isSafeInteger) || groupCount < 1 || userCount < 1) {
-    console.error('conformance: --seed, --groups and --users must be integers (groups and users >= 1)');
+  if (
+    ![seed, groupCount, userCount].every(Number.isSafeInteger) ||
+    groupCount < 1 ||
+    userCount < 1
+  ) {
+    console.error(
+      'conformance: --seed, --groups and --users must be integers (groups and users >= 1)',
+    );
     process.exit(2);
   }
   const binary = path.resolve(opts.binary);
   const engine = new (loadEngine(opts.modules).EvaluationEngine)();
   const ownWorkdir = !opts.workdir;
-  const workdir = opts.workdir ? path.resolve(opts.workdir) : fs.mkdtempSync(path.join(os.tmpdir(), 'mutex-edge-conformance-'));
+  const workdir = opts.workdir
+    ? path.resolve(opts.workdir)
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'mutex-edge-conformance-'));
   fs.mkdirSync(workdir, { recursive: true });
   const started = Date.now();
 
@@ -798,15 +963,23 @@ function main() {
   users.push(...generateEdgeUsers());
   const groupsFile = path.join(workdir, 'groups.json');
   fs.writeFileSync(groupsFile, JSON.stringify({ mutexes: groups }, null, 1));
-  const userLines = users.map((u) => (rng.chance(0.1) ? asciiEscapeJson(JSON.stringify(u)) : JSON.stringify(u)));
+  const userLines = users.map((u) =>
+    rng.chance(0.1) ? asciiEscapeJson(JSON.stringify(u)) : JSON.stringify(u),
+  );
   fs.writeFileSync(path.join(workdir, 'users.jsonl'), userLines.join('\n') + '\n');
-  console.log(`conformance: seed ${seed}, ${groups.length} groups, ${users.length} users `
-    + `(${groupCount} and ${userCount} random, the rest on slot bounds), workdir ${workdir}`);
+  console.log(
+    `conformance: seed ${seed}, ${groups.length} groups, ${users.length} users ` +
+      `(${groupCount} and ${userCount} random, the rest on slot bounds), workdir ${workdir}`,
+  );
 
   const tally = new Tally();
   const { failure, lines } = runAssign(binary, groupsFile, userLines.join('\n') + '\n');
   tally.check('assign ran and exited 0', !failure, failure ?? '');
-  tally.check('one output line per user', lines.length === users.length, `${lines.length} lines for ${users.length} users`);
+  tally.check(
+    'one output line per user',
+    lines.length === users.length,
+    `${lines.length} lines for ${users.length} users`,
+  );
 
   const flags = groups.map(groupToFlag);
   const knownKeys = new Set(groups.map((g) => g.key));
@@ -816,29 +989,54 @@ function main() {
   for (let u = 0; u < users.length; u++) {
     const answer = lines[u] === undefined ? undefined : parseLine(lines[u]);
     const assignments = answer?.assignments;
-    const lineProblem = lines[u] === undefined ? 'no output line' : answer === undefined ? 'output line is not JSON'
-      : assignments === null || typeof assignments !== 'object' ? 'no "assignments" object' : null;
-    if (answer !== undefined) versions.add(JSON.stringify(answer?.version));
-    if (!lineProblem) unknownKeys += Object.keys(assignments).filter((k) => !knownKeys.has(k)).length;
+    let lineProblem = null;
+    if (lines[u] === undefined) {
+      lineProblem = 'no output line';
+    } else if (answer === undefined) {
+      lineProblem = 'output line is not JSON';
+    } else if (assignments === null || typeof assignments !== 'object') {
+      lineProblem = 'no "assignments" object';
+    } else {
+      versions.add(JSON.stringify(answer.version));
+      unknownKeys += Object.keys(assignments).filter((k) => !knownKeys.has(k)).length;
+    }
     for (let g = 0; g < groups.length; g++) {
       const theirs = expectedAssignment(engine, groups[g], flags[g], users[u]);
       for (const r of theirs.reasons) expectedReasons[r] = (expectedReasons[r] ?? 0) + 1;
       const ours = lineProblem ? undefined : assignments[groups[g].key];
       const problems = lineProblem ? [lineProblem] : compareEntry(ours, theirs);
-      tally.pair(problems, () => ({ group: groups[g], user: users[u], ours: lineProblem ? lines[u] ?? null : ours, theirs }));
+      tally.pair(problems, () => ({
+        group: groups[g],
+        user: users[u],
+        ours: lineProblem ? (lines[u] ?? null) : ours,
+        theirs,
+      }));
     }
   }
   const versionList = [...versions];
-  tally.check('one numeric version on every line', versionList.length === 1 && typeof JSON.parse(versionList[0] ?? 'null') === 'number', `versions seen: ${versionList.join(', ') || 'none'}`);
-  tally.check('no assignments for unknown groups', unknownKeys === 0, `${unknownKeys} unknown keys`);
+  tally.check(
+    'one numeric version on every line',
+    versionList.length === 1 && typeof JSON.parse(versionList[0] ?? 'null') === 'number',
+    `versions seen: ${versionList.join(', ') || 'none'}`,
+  );
+  tally.check(
+    'no assignments for unknown groups',
+    unknownKeys === 0,
+    `${unknownKeys} unknown keys`,
+  );
 
-  console.log(`expected reasons: ${Object.entries(expectedReasons).map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  console.log(
+    `expected reasons: ${Object.entries(expectedReasons)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ')}`,
+  );
   checkEdgeValues(engine, tally);
   checkKnownSplit(engine, binary, workdir, tally);
 
   // Report.
   tally.details.forEach((m, i) => printMismatch(m, i + 1));
-  for (const c of tally.checks) console.log(`check ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.info ? ` (${c.info})` : ''}`);
+  for (const c of tally.checks)
+    console.log(`check ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.info ? ` (${c.info})` : ''}`);
   const cases = tally.passed + tally.failed;
   console.log(`time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (ownWorkdir && tally.failed === 0) fs.rmSync(workdir, { recursive: true, force: true });
@@ -852,7 +1050,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   try {
     main();
   } catch (err) {
-    console.error(`conformance: ${err.stack ?? err}`);
+    console.error(`conformance: ${err.message ?? err}`);
     process.exit(2);
   }
 }
