@@ -30,6 +30,7 @@ struct PendingField {
 struct UserDecoder::Impl {
   UserLimits limits;
   dom::parser parser;
+  std::vector<dom::element> users;  // a parsed request's user objects
   std::string scratch;
   std::vector<PendingField> pending_fields, pending_properties;
   std::vector<Slice> pending_cohorts;
@@ -84,6 +85,11 @@ struct UserDecoder::Impl {
     if (auto code = parser.parse(json.data(), json.size()).get(root)) {
       return UserError{std::string{"user is not valid JSON: "} + simdjson::error_message(code)};
     }
+    return decode_element(root);
+  }
+
+  /// Decodes one user object of the last parsed document.
+  boost::system::result<eval::User, UserError> decode_element(dom::element root) {
     dom::object object;
     if (root.get_object().get(object)) {
       return UserError{"user must be a JSON object"};
@@ -193,6 +199,104 @@ UserDecoder::~UserDecoder() = default;
 
 boost::system::result<eval::User, UserError> UserDecoder::decode(std::string_view json) {
   return impl_->decode(json);
+}
+
+RequestDecoder::RequestDecoder(RequestLimits limits)
+    : limits_{limits}, impl_{std::make_unique<UserDecoder::Impl>()} {
+  impl_->limits = limits.user;
+}
+
+RequestDecoder::~RequestDecoder() = default;
+
+boost::system::result<AssignRequest, UserError> RequestDecoder::parse_assign(
+    std::string_view body) {
+  return parse(body, false);
+}
+
+boost::system::result<AssignRequest, UserError> RequestDecoder::parse_batch(
+    std::string_view body) {
+  return parse(body, true);
+}
+
+boost::system::result<AssignRequest, UserError> RequestDecoder::parse(std::string_view body,
+                                                                      bool batch) {
+  auto invalid = [](std::string message) {
+    return UserError{std::move(message), "invalid_request"};
+  };
+  dom::element root;
+  if (auto code = impl_->parser.parse(body.data(), body.size()).get(root)) {
+    return UserError{std::string{"body is not valid JSON: "} + simdjson::error_message(code),
+                     "invalid_json"};
+  }
+  dom::object object;
+  if (root.get_object().get(object)) {
+    return invalid(batch ? R"(body must be an object {"users": [...], "mutexes": [...]})"
+                         : R"(body must be an object {"user": {...}, "mutexes": [...]})");
+  }
+  AssignRequest request;
+  impl_->users.clear();
+  bool has_users = false;
+  for (dom::key_value_pair field : object) {
+    const std::string_view name = field.key;
+    if (name == "mutexes") {
+      if (field.value.is_null()) {
+        continue;
+      }
+      dom::array keys;
+      if (field.value.get_array().get(keys)) {
+        return invalid("mutexes must be an array of group keys");
+      }
+      if (keys.size() > limits_.max_mutexes) {
+        return invalid("mutexes may list at most " + std::to_string(limits_.max_mutexes) +
+                       " keys");
+      }
+      request.has_mutexes = true;
+      request.mutexes.clear();
+      for (dom::element key : keys) {
+        std::string_view text;
+        if (key.get_string().get(text)) {
+          return invalid("mutexes must be an array of group keys (strings)");
+        }
+        request.mutexes.push_back(text);
+      }
+    } else if (name == "explain") {
+      if (field.value.get_bool().get(request.explain)) {
+        return invalid("explain must be true or false");
+      }
+    } else if (!batch && name == "user") {
+      has_users = true;
+      impl_->users.push_back(field.value);
+    } else if (batch && name == "users") {
+      has_users = true;
+      dom::array users;
+      if (field.value.get_array().get(users)) {
+        return invalid("users must be an array of user objects");
+      }
+      if (users.size() > limits_.max_users) {
+        return UserError{"a batch may hold at most " + std::to_string(limits_.max_users) +
+                             " users, this one has " + std::to_string(users.size()),
+                         "too_many_users"};
+      }
+      for (dom::element user : users) {
+        impl_->users.push_back(user);
+      }
+    }
+  }
+  if (!has_users) {
+    return invalid(batch ? "users is required" : "user is required");
+  }
+  request.user_count = impl_->users.size();
+  return request;
+}
+
+boost::system::result<eval::User, UserError> RequestDecoder::user(std::size_t i) {
+  dom::element element = impl_->users.at(i);
+  dom::object object;
+  if (element.get_object().get(object) == simdjson::SUCCESS && object.size() == 0) {
+    return UserError{"the user has no fields: give at least a user_id, device_id or amplitude_id",
+                     "empty_user"};
+  }
+  return impl_->decode_element(element);
 }
 
 }  // namespace mutex_edge::cache

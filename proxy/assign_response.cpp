@@ -35,15 +35,17 @@ void write_explain(cache::JsonWriter& writer, const cache::GroupConfig& group,
 
 }  // namespace
 
-void write_assignments(cache::JsonWriter& writer, const cache::Snapshot& snapshot,
-                       const eval::User& user, std::span<const std::size_t> groups,
-                       std::span<const std::string_view> unknown, bool explain) {
-  writer.key("version").value(snapshot.version());
+void write_assignment_map(cache::JsonWriter& writer, const cache::Snapshot& snapshot,
+                          const eval::User& user, std::span<const std::size_t> groups,
+                          bool explain, AssignObserver observer) {
   writer.key("assignments").begin_object();
   for (std::size_t i : groups) {
     const cache::GroupConfig& group = snapshot.groups()[i];
     const eval::CompiledGroup& compiled = snapshot.compiled(i);
     const eval::Assignment assignment = compiled.assign(user);
+    if (observer.on_assign != nullptr) {
+      observer.on_assign(observer.context, i, assignment.slot);
+    }
     const cache::SlotConfig* slot =
         assignment.slot == eval::kNoSlot ? nullptr
                                          : &group.slots[static_cast<std::size_t>(assignment.slot)];
@@ -61,13 +63,26 @@ void write_assignments(cache::JsonWriter& writer, const cache::Snapshot& snapsho
     writer.end_object();
   }
   writer.end_object();
-  if (!unknown.empty()) {
-    writer.key("unknown").begin_array();
-    for (std::string_view key : unknown) {
-      writer.value(key);
-    }
-    writer.end_array();
+}
+
+void write_unknown(cache::JsonWriter& writer, std::span<const std::string_view> unknown) {
+  if (unknown.empty()) {
+    return;
   }
+  writer.key("unknown").begin_array();
+  for (std::string_view key : unknown) {
+    writer.value(key);
+  }
+  writer.end_array();
+}
+
+void write_assignments(cache::JsonWriter& writer, const cache::Snapshot& snapshot,
+                       const eval::User& user, std::span<const std::size_t> groups,
+                       std::span<const std::string_view> unknown, bool explain,
+                       AssignObserver observer) {
+  writer.key("version").value(snapshot.version());
+  write_assignment_map(writer, snapshot, user, groups, explain, observer);
+  write_unknown(writer, unknown);
 }
 
 }  // namespace mutex_edge::proxy

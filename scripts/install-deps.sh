@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything mutex-edge needs to build, test and load-test, from Debian bookworm packages.
 # Used by the README's two commands, by .ci/run and by the Dockerfile. Run as root.
+# --load also installs what load/run_assign_vs_nginx.sh needs (wrk, and nginx as the reference server).
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,13 @@ packages=(
 # node and npm keeps them, a bare one gets Debian's.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+for arg in "$@"; do
+  case "$arg" in
+    --load) packages+=(wrk nginx-light) ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (known: --load)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,475 @@
+#include "proxy/server.hpp"
+
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <memory_resource>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "proxy/log.hpp"
+#include "proxy/router.hpp"
+
+namespace mutex_edge::proxy {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+using Clock = std::chrono::steady_clock;
+using Fields = http::basic_fields<std::pmr::polymorphic_allocator<char>>;
+using Parser = http::request_parser<http::string_body, std::pmr::polymorphic_allocator<char>>;
+
+/// Bytes of header storage per connection before the arena falls back to the heap.
+constexpr std::size_t kArenaBytes = 4096;
+
+Method to_method(http::verb verb) {
+  switch (verb) {
+    case http::verb::get:
+      return Method::kGet;
+    case http::verb::post:
+      return Method::kPost;
+    default:
+      return Method::kOther;
+  }
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+/// The status line and headers for `response`.
+void write_head(std::string& head, const Response& response, bool close) {
+  head.clear();
+  head += "HTTP/1.1 ";
+  append_number(head, static_cast<std::uint64_t>(response.status));
+  head += ' ';
+  head += http::obsolete_reason(static_cast<http::status>(response.status));
+  head += "\r\nServer: mutex-edge\r\n";
+  if (response.status != 304) {
+    head += "Content-Type: ";
+    head += response.content_type;
+    head += "\r\nContent-Length: ";
+    append_number(head, response.body.size());
+    head += "\r\n";
+  }
+  if (response.version != 0) {
+    head += "X-Config-Version: ";
+    append_number(head, response.version);
+    head += "\r\n";
+  }
+  if (!response.etag.empty()) {
+    head += "ETag: ";
+    head += response.etag;
+    head += "\r\n";
+  }
+  if (!response.allow.empty()) {
+    head += "Allow: ";
+    head += response.allow;
+    head += "\r\n";
+  }
+  if (close) {
+    head += "Connection: close\r\n";
+  }
+  head += "\r\n";
+}
+
+}  // namespace
+
+class Session;
+
+/// One worker thread: its io_context, its Router, and the connections it owns.
+class Worker {
+ public:
+  Worker(const Settings& config, Service& served, metrics::ProxyMetrics& proxy_metrics,
+         std::size_t index)
+      : settings{config},
+        service{served},
+        stats{proxy_metrics},
+        router{served, proxy_metrics, config, index},
+        guard_{net::make_work_guard(ioc)} {}
+
+  void start() {
+    thread_ = std::thread{[this] { ioc.run(); }};
+  }
+  void stop() {
+    guard_.reset();
+    ioc.stop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+  /// Closes the connections that wait for a request; the others close after their response.
+  void close_idle();
+  void track(const std::shared_ptr<Session>& session);
+
+  net::io_context ioc{1};
+  const Settings& settings;
+  Service& service;
+  metrics::ProxyMetrics& stats;
+  Router router;
+
+ private:
+  net::executor_work_guard<net::io_context::executor_type> guard_;
+  std::thread thread_;
+  std::vector<std::weak_ptr<Session>> sessions_;
+};
+
+/// One client connection: read a request, answer it, repeat (requests pipelined by the client
+/// wait in the buffer and are answered in order).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Worker& worker, std::atomic<std::size_t>& open)
+      : stream_{std::move(socket)}, worker_{worker}, open_{open} {
+    worker_.stats.connection_opened();
+  }
+  ~Session() {
+    worker_.stats.connection_closed();
+    open_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void run() { do_read_header(); }
+
+  /// Closes the connection if it is waiting for a new request.
+  void close_if_idle() {
+    if (idle_) {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.close();
+    }
+  }
+
+ private:
+  void do_read_header() {
+    if (worker_.service.draining() && buffer_.size() == 0) {
+      return do_close();
+    }
+    arena_.release();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                    std::make_tuple(std::pmr::polymorphic_allocator<char>{&arena_}));
+    parser_->header_limit(static_cast<std::uint32_t>(worker_.settings.max_header_bytes));
+    parser_->body_limit(worker_.settings.max_body_bytes);
+    idle_ = buffer_.size() == 0;
+    stream_.expires_after(worker_.settings.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_read_header,
+                                                      shared_from_this()));
+  }
+
+  void on_read_header(beast::error_code ec, std::size_t) {
+    idle_ = false;
+    if (ec) {
+      return on_read_error(ec);
+    }
+    started_ = Clock::now();
+    if (parser_->is_done()) {
+      return handle();
+    }
+    stream_.expires_after(worker_.settings.read_timeout);
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      // Tell the client to send the body (curl waits a second for this otherwise).
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return net::async_write(
+          stream_, net::buffer(kContinue.data(), kContinue.size()),
+          [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+            if (write_ec) {
+              return self->do_close();
+            }
+            self->do_read_body();
+          });
+    }
+    do_read_body();
+  }
+
+  void do_read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
+  }
+
+  void on_read_body(beast::error_code ec, std::size_t) {
+    if (ec) {
+      return on_read_error(ec);
+    }
+    handle();
+  }
+
+  /// A request could not be read: answer what the client can fix, close on the rest.
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof || ec == net::error::bad_descriptor) {
+      return do_close();
+    }
+    started_ = Clock::now();
+    response_.reset();
+    if (ec == http::error::header_limit) {
+      Router::error(response_, 431, "headers_too_large",
+                    "the request head is larger than " +
+                        std::to_string(worker_.settings.max_header_bytes) + " bytes");
+    } else if (ec == http::error::body_limit) {
+      Router::error(response_, 413, "payload_too_large",
+                    "the request body is larger than " +
+                        std::to_string(worker_.settings.max_body_bytes) + " bytes");
+    } else if (ec.category() == beast::error_code{http::error::end_of_stream}.category() ||
+               ec == http::error::partial_message) {
+      Router::error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
+    } else {
+      return do_close();
+    }
+    send(metrics::Route::kUnknown, true);
+  }
+
+  void handle() {
+    const auto& message = parser_->get();
+    Request request;
+    request.method = to_method(message.method());
+    request.target = {message.target().data(), message.target().size()};
+    const auto content_type = message[http::field::content_type];
+    request.content_type = {content_type.data(), content_type.size()};
+    const auto if_none_match = message[http::field::if_none_match];
+    request.if_none_match = {if_none_match.data(), if_none_match.size()};
+    request.body = message.body();
+    const metrics::Route route = worker_.router.handle(request, response_);
+    send(route, !message.keep_alive());
+  }
+
+  void send(metrics::Route route, bool close) {
+    close_ = close || worker_.service.draining();
+    worker_.router.shard().record_request(route, response_.status, Clock::now() - started_);
+    write_head(head_, response_, close_);
+    const std::array<net::const_buffer, 2> buffers = {
+        net::buffer(head_), net::buffer(response_.body)};
+    stream_.expires_after(worker_.settings.read_timeout);
+    net::async_write(stream_, buffers,
+                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec || close_) {
+      return do_close();
+    }
+    do_read_header();
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Worker& worker_;
+  std::atomic<std::size_t>& open_;
+  beast::flat_buffer buffer_;
+  std::array<std::byte, kArenaBytes> arena_buffer_;
+  std::pmr::monotonic_buffer_resource arena_{arena_buffer_.data(), arena_buffer_.size()};
+  std::optional<Parser> parser_;
+  Response response_;
+  std::string head_;
+  Clock::time_point started_;
+  bool idle_ = true;
+  bool close_ = false;
+};
+
+void Worker::track(const std::shared_ptr<Session>& session) {
+  if (sessions_.size() >= 64 && sessions_.size() == sessions_.capacity()) {
+    std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
+  }
+  sessions_.push_back(session);
+}
+
+void Worker::close_idle() {
+  for (const auto& weak : sessions_) {
+    if (auto session = weak.lock()) {
+      session->close_if_idle();
+    }
+  }
+}
+
+/// Accepts connections on the control thread and hands each to the next worker.
+class Server::Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(Server& server, tcp::acceptor&& acceptor)
+      : server_{server}, acceptor_{std::move(acceptor)}, retry_{server.control_} {}
+
+  void run() { do_accept(); }
+  void close() {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    retry_.cancel();
+  }
+
+ private:
+  void do_accept() {
+    Worker& worker = *server_.workers_[next_];
+    next_ = (next_ + 1) % server_.workers_.size();
+    acceptor_.async_accept(worker.ioc, [self = shared_from_this(), &worker](
+                                           beast::error_code ec, tcp::socket socket) {
+      self->on_accept(ec, std::move(socket), worker);
+    });
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket, Worker& worker) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+      return;
+    }
+    if (ec) {
+      // Out of file descriptors and the like: say so and retry shortly, not in a tight loop.
+      spdlog::error("msg=\"accept failed\" error={}", quote(ec.message()));
+      retry_.expires_after(std::chrono::milliseconds{100});
+      retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) {
+          self->do_accept();
+        }
+      });
+      return;
+    }
+    const std::size_t open = server_.open_connections_.fetch_add(1, std::memory_order_relaxed);
+    if (open >= server_.settings_.max_connections) {
+      server_.open_connections_.fetch_sub(1, std::memory_order_relaxed);
+      reject(std::move(socket));
+    } else {
+      net::post(worker.ioc, [&worker, &open_count = server_.open_connections_,
+                             socket = std::move(socket)]() mutable {
+        auto session = std::make_shared<Session>(std::move(socket), worker, open_count);
+        worker.track(session);
+        session->run();
+      });
+    }
+    do_accept();
+  }
+
+  /// Over --max-connections: a 503 and close, written without blocking the acceptor.
+  static void reject(tcp::socket socket) {
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Content-Length: 93\r\nConnection: close\r\n\r\n"
+        R"({"error":{"code":"too_many_connections","message":"the server is at --max-connections"}})";
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*s, net::buffer(kBusy.data(), kBusy.size()),
+                     [s](beast::error_code, std::size_t) {
+                       beast::error_code ec;
+                       s->shutdown(tcp::socket::shutdown_both, ec);
+                       s->close(ec);
+                     });
+  }
+
+  Server& server_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  std::size_t next_ = 0;
+};
+
+Server::Server(const Settings& settings, Service& service, metrics::ProxyMetrics& metrics,
+               net::io_context& control)
+    : settings_{settings}, service_{service}, metrics_{metrics}, control_{control} {
+  for (std::size_t i = 0; i < settings.threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(settings, service, metrics, i));
+  }
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  tcp::resolver resolver{control_};
+  beast::error_code ec;
+  const auto endpoints =
+      resolver.resolve(settings_.listen_host, std::to_string(settings_.listen_port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    throw std::runtime_error("cannot resolve listen address " + settings_.listen_host + ": " +
+                             ec.message());
+  }
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  tcp::acceptor acceptor{control_};
+  auto check = [&](const char* what) {
+    if (ec) {
+      throw std::runtime_error(std::string{"cannot "} + what + " " + settings_.listen_host + ":" +
+                               std::to_string(settings_.listen_port) + ": " + ec.message());
+    }
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  check("open");
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  check("configure");
+  acceptor.bind(endpoint, ec);
+  check("bind");
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  check("listen on");
+  port_ = acceptor.local_endpoint().port();
+
+  for (auto& worker : workers_) {
+    worker->start();
+  }
+  listener_ = std::make_shared<Listener>(*this, std::move(acceptor));
+  listener_->run();
+}
+
+/// Polls the open-connection count on the control thread until it is zero or time is up.
+class DrainWaiter : public std::enable_shared_from_this<DrainWaiter> {
+ public:
+  DrainWaiter(net::io_context& control, std::atomic<std::size_t>& open, Clock::time_point deadline,
+              std::function<void()> done)
+      : timer_{control}, open_{open}, deadline_{deadline}, done_{std::move(done)} {}
+
+  void check() {
+    const std::size_t open = open_.load(std::memory_order_relaxed);
+    if (open == 0 || Clock::now() >= deadline_) {
+      if (open != 0) {
+        spdlog::warn("msg=\"grace period over, closing connections\" open={}", open);
+      }
+      return done_();
+    }
+    timer_.expires_after(std::chrono::milliseconds{10});
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) {
+        self->check();
+      }
+    });
+  }
+
+ private:
+  net::steady_timer timer_;
+  std::atomic<std::size_t>& open_;
+  Clock::time_point deadline_;
+  std::function<void()> done_;
+};
+
+void Server::drain(std::function<void()> done) {
+  if (listener_) {
+    listener_->close();
+  }
+  for (auto& worker : workers_) {
+    net::post(worker->ioc, [w = worker.get()] { w->close_idle(); });
+  }
+  std::make_shared<DrainWaiter>(control_, open_connections_,
+                                Clock::now() + settings_.shutdown_grace, std::move(done))
+      ->check();
+}
+
+void Server::stop() {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  if (listener_) {
+    listener_->close();
+  }
+  for (auto& worker : workers_) {
+    worker->stop();
+  }
+}
+
+}  // namespace mutex_edge::proxy

@@ -1,0 +1,181 @@
+#include "proxy/service.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include "cache/json_writer.hpp"
+#include "cache/serialize.hpp"
+#include "proxy/log.hpp"
+
+namespace mutex_edge::proxy {
+namespace {
+
+constexpr std::size_t kMaxRejectedShown = 50;
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  if (t == std::chrono::system_clock::time_point{}) {
+    return {};
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms.count() % 1000));
+  return buf;
+}
+
+double seconds_since(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::system_clock::now() - t).count();
+}
+
+std::unique_ptr<const ServingState> make_state(std::unique_ptr<const cache::Snapshot> snapshot,
+                                               metrics::ProxyMetrics& metrics) {
+  auto state = std::make_unique<ServingState>();
+  const auto groups = snapshot->groups();
+  state->group_json.reserve(groups.size());
+  state->cell_offsets.reserve(groups.size());
+  for (const cache::GroupConfig& group : groups) {
+    std::string json;
+    cache::JsonWriter writer{json};
+    cache::write_group(writer, group);
+    state->group_json.push_back(std::move(json));
+    state->cell_offsets.push_back(state->cells.size());
+    for (const cache::SlotConfig& slot : group.slots) {
+      state->cells.push_back(metrics.assignment_cell(group.key, slot.variant_key));
+    }
+    state->cells.push_back(metrics.assignment_cell(group.key, "none"));
+  }
+  char hash[24];
+  std::snprintf(hash, sizeof hash, "%016llx",
+                static_cast<unsigned long long>(snapshot->content_hash()));
+  state->etag = std::string{"\""} + hash + "\"";
+  state->snapshot = std::move(snapshot);
+  return state;
+}
+
+}  // namespace
+
+Service::Service(const Settings& settings, metrics::ProxyMetrics& metrics,
+                 cache::SnapshotStore<ServingState>::Retire retire)
+    : settings_{settings}, metrics_{metrics}, store_{std::move(retire)} {}
+
+Service::~Service() = default;
+
+void Service::apply(cache::ListPage page, const std::string& source_kind,
+                    const std::string& source) {
+  std::vector<cache::ConfigError> rejected = std::move(page.rejected);
+  std::uint64_t version = 0;
+  {
+    std::lock_guard lock{mutex_};
+    version = next_version_;
+  }
+  auto snapshot = cache::Snapshot::build(std::move(page.groups), version, {source}, rejected);
+  for (const cache::ConfigError& e : rejected) {
+    spdlog::warn("msg=\"group left out\" source={} error={}", quote(source),
+                 quote(e.to_string()));
+  }
+  const auto now = Clock::now();
+  metrics_.config_load(source_kind, true);
+
+  std::lock_guard lock{mutex_};
+  last_attempt_ = now;
+  last_error_.clear();
+  fresh_at_ = now;
+  rejected_.clear();
+  for (std::size_t i = 0; i < rejected.size() && i < kMaxRejectedShown; ++i) {
+    rejected_.push_back(rejected[i].to_string());
+  }
+  if (has_snapshot() && snapshot->content_hash() == content_hash_) {
+    last_result_ = "unchanged";
+    source_ = source;
+    metrics_.config_served(next_version_ - 1, groups_, rejected.size(), fresh_at_);
+    return;
+  }
+  content_hash_ = snapshot->content_hash();
+  groups_ = snapshot->groups().size();
+  source_ = source;
+  loaded_at_ = now;
+  last_result_ = "loaded";
+  ++next_version_;
+  spdlog::info("msg=\"config loaded\" version={} groups={} rejected={} source={}", version,
+               groups_, rejected.size(), quote(source));
+  store_.publish(make_state(std::move(snapshot), metrics_));
+  metrics_.config_served(version, groups_, rejected.size(), fresh_at_);
+}
+
+void Service::record_unchanged(const std::string& source_kind) {
+  (void)source_kind;
+  std::lock_guard lock{mutex_};
+  if (!has_snapshot() || last_result_ == "failed") {
+    return;  // after a failure the config is not confirmed until a load succeeds
+  }
+  last_attempt_ = fresh_at_ = Clock::now();
+  metrics_.config_served(next_version_ - 1, groups_, rejected_.size(), fresh_at_);
+}
+
+void Service::record_failure(const std::string& source_kind, const std::string& source,
+                             const std::string& error) {
+  spdlog::error("msg=\"config load failed, serving the last good config\" source={} error={}",
+                quote(source), quote(error));
+  metrics_.config_load(source_kind, false);
+  std::lock_guard lock{mutex_};
+  last_attempt_ = Clock::now();
+  last_result_ = "failed";
+  last_error_ = error;
+}
+
+bool Service::ready() const {
+  if (!has_snapshot() || draining()) {
+    return false;
+  }
+  if (settings_.max_staleness == Duration::zero()) {
+    return true;
+  }
+  std::lock_guard lock{mutex_};
+  return Clock::now() - fresh_at_ <= settings_.max_staleness;
+}
+
+std::string Service::status_json() const {
+  const bool is_ready = ready();
+  std::string out;
+  cache::JsonWriter w{out};
+  std::lock_guard lock{mutex_};
+  char hash[24];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(content_hash_));
+  w.begin_object();
+  w.key("ready").value(is_ready);
+  w.key("draining").value(draining());
+  w.key("version").value(next_version_ - 1);
+  w.key("groups").value(groups_);
+  w.key("contentHash").value(has_snapshot() ? hash : "");
+  w.key("source").value(source_.empty() ? settings_.config_file : source_);
+  w.key("loadedAt").value(iso8601(loaded_at_));
+  w.key("freshAt").value(iso8601(fresh_at_));
+  w.key("ageSeconds");
+  if (has_snapshot()) {
+    w.raw(std::to_string(seconds_since(fresh_at_)));
+  } else {
+    w.null();
+  }
+  w.key("maxStalenessSeconds").raw(std::to_string(
+      std::chrono::duration<double>(settings_.max_staleness).count()));
+  w.key("lastAttempt").begin_object();
+  w.key("at").value(iso8601(last_attempt_));
+  w.key("result").value(last_result_);
+  w.key("error").value(last_error_);
+  w.end_object();
+  w.key("rejectedGroups").begin_array();
+  for (const std::string& r : rejected_) {
+    w.value(r);
+  }
+  w.end_array();
+  w.key("startedAt").value(iso8601(started_at_));
+  w.key("uptimeSeconds").raw(std::to_string(seconds_since(started_at_)));
+  w.end_object();
+  return out;
+}
+
+}  // namespace mutex_edge::proxy

@@ -1,0 +1,206 @@
+#include "proxy/settings.hpp"
+
+#include <charconv>
+#include <sstream>
+#include <thread>
+
+#include <boost/program_options.hpp>
+
+namespace mutex_edge::proxy {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr const char* kEnvPrefix = "MUTEX_EDGE_";
+
+/// MUTEX_EDGE_CONFIG_FILE -> config-file; variables that name no option are ignored.
+std::string env_to_option(const po::options_description& options, const std::string& variable) {
+  if (variable.rfind(kEnvPrefix, 0) != 0) {
+    return {};
+  }
+  std::string name = variable.substr(std::string_view{kEnvPrefix}.size());
+  for (char& c : name) {
+    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return options.find_nothrow(name, false) != nullptr ? name : std::string{};
+}
+
+std::string env_name(std::string_view option) {
+  std::string name{kEnvPrefix};
+  for (char c : option) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || ptr == begin) {
+    return std::nullopt;
+  }
+  const std::string_view unit{ptr, static_cast<std::size_t>(end - ptr)};
+  std::uint64_t ms_per_unit = 0;
+  if (unit == "ms") {
+    ms_per_unit = 1;
+  } else if (unit == "s") {
+    ms_per_unit = 1000;
+  } else if (unit == "m") {
+    ms_per_unit = 60 * 1000;
+  } else if (unit == "h") {
+    ms_per_unit = 60 * 60 * 1000;
+  } else if (unit.empty() && value == 0) {
+    ms_per_unit = 1;
+  } else {
+    return std::nullopt;
+  }
+  if (value > std::uint64_t{1} << 40) {
+    return std::nullopt;
+  }
+  return Duration{static_cast<Duration::rep>(value * ms_per_unit)};
+}
+
+bool parse_listen(std::string_view text, std::string& host, std::uint16_t& port) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return false;
+  }
+  std::string_view h = text.substr(0, colon);
+  std::string_view p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc{} || ptr != p.data() + p.size() || value > 65535) {
+    return false;
+  }
+  host = h.empty() ? "0.0.0.0" : std::string{h};
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
+                                                                    const char* const* argv) {
+  Settings s;
+  std::string listen = "127.0.0.1:8080";
+  std::string reload = "1s", staleness = "0", idle = "60s", read = "10s", grace = "10s";
+
+  po::options_description options{"Options (each also read from MUTEX_EDGE_<NAME>, e.g. "
+                                  "MUTEX_EDGE_CONFIG_FILE; a flag wins over the variable)"};
+  auto add = options.add_options();
+  add("help,h", "print this help and exit");
+  add("listen", po::value(&listen)->value_name("HOST:PORT"),
+      "address to serve HTTP on (default 127.0.0.1:8080; port 0 picks a free one)");
+  add("threads", po::value(&s.threads)->value_name("N"),
+      "worker threads serving requests (default 0: one per core)");
+  add("config-file", po::value(&s.config_file)->value_name("FILE"),
+      "serve the groups in FILE (the list endpoint's JSON, {\"mutexes\": [...]}), reloaded "
+      "when it changes; a bad edit keeps the last good config");
+  add("config-reload-interval", po::value(&reload)->value_name("DURATION"),
+      "how often to check the config file for changes (default 1s)");
+  add("max-staleness", po::value(&staleness)->value_name("DURATION"),
+      "/readyz answers 503 when the config was last confirmed longer ago than this; serving "
+      "goes on (default 0: never)");
+  add("log-level", po::value(&s.log_level)->value_name("LEVEL"),
+      "trace, debug, info, warn, error or off (default info)");
+  add("max-header-bytes", po::value(&s.max_header_bytes)->value_name("BYTES"),
+      "largest request head; beyond it 431 (default 8192)");
+  add("max-body-bytes", po::value(&s.max_body_bytes)->value_name("BYTES"),
+      "largest request body; beyond it 413 (default 1048576)");
+  add("max-batch-users", po::value(&s.max_batch_users)->value_name("N"),
+      "most users in one POST /assign/batch; beyond it 413 (default 1000)");
+  add("max-connections", po::value(&s.max_connections)->value_name("N"),
+      "most client connections open at once; more are answered 503 and closed (default 10000)");
+  add("max-config-bytes", po::value(&s.max_config_bytes)->value_name("BYTES"),
+      "largest config document accepted (default 67108864)");
+  add("idle-timeout", po::value(&idle)->value_name("DURATION"),
+      "close a connection that starts no request for this long (default 60s)");
+  add("read-timeout", po::value(&read)->value_name("DURATION"),
+      "longest time to read a request body or write a response (default 10s)");
+  add("shutdown-grace", po::value(&grace)->value_name("DURATION"),
+      "on SIGTERM/SIGINT, how long in-flight requests may take before exit (default 10s)");
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+    po::store(po::parse_environment(options,
+                                    [&](const std::string& v) { return env_to_option(options, v); }),
+              vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return SettingsError{std::string{e.what()} + " (see --help)"};
+  }
+
+  if (vm.count("help") != 0) {
+    std::ostringstream help;
+    help << "Usage: mutex-edge [OPTIONS]\n"
+            "       mutex-edge assign --config-file FILE < users.jsonl\n\n"
+            "Serves assignments of users to the slots of mutual exclusion groups over HTTP.\n"
+            "Durations take a unit: 500ms, 10s, 1m, 1h.\n\n"
+         << options << "\nEnvironment variables:\n";
+    for (const auto& option : options.options()) {
+      if (option->long_name() != "help") {
+        help << "  " << env_name(option->long_name()) << '\n';
+      }
+    }
+    return ParsedSettings{std::nullopt, help.str()};
+  }
+
+  if (!parse_listen(listen, s.listen_host, s.listen_port)) {
+    return SettingsError{"--listen: expected HOST:PORT, got '" + listen + "'"};
+  }
+  struct DurationFlag {
+    const char* name;
+    const std::string& text;
+    Duration& out;
+  };
+  for (const DurationFlag& d : {DurationFlag{"config-reload-interval", reload, s.config_reload_interval},
+                                DurationFlag{"max-staleness", staleness, s.max_staleness},
+                                DurationFlag{"idle-timeout", idle, s.idle_timeout},
+                                DurationFlag{"read-timeout", read, s.read_timeout},
+                                DurationFlag{"shutdown-grace", grace, s.shutdown_grace}}) {
+    auto value = parse_duration(d.text);
+    if (!value) {
+      return SettingsError{std::string{"--"} + d.name + ": expected a duration such as 500ms, "
+                           "10s or 1m, got '" + d.text + "'"};
+    }
+    d.out = *value;
+  }
+  if (s.config_reload_interval < std::chrono::milliseconds{10}) {
+    return SettingsError{"--config-reload-interval: must be at least 10ms"};
+  }
+  for (const auto& [name, value] : {std::pair{"idle-timeout", s.idle_timeout},
+                                    std::pair{"read-timeout", s.read_timeout}}) {
+    if (value <= Duration::zero()) {
+      return SettingsError{std::string{"--"} + name + ": must be more than 0"};
+    }
+  }
+  if (s.log_level != "trace" && s.log_level != "debug" && s.log_level != "info" &&
+      s.log_level != "warn" && s.log_level != "error" && s.log_level != "off") {
+    return SettingsError{"--log-level: expected trace, debug, info, warn, error or off, got '" +
+                         s.log_level + "'"};
+  }
+  if (s.threads == 0) {
+    s.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  if (s.threads > 256) {
+    return SettingsError{"--threads: at most 256"};
+  }
+  if (s.max_header_bytes < 256 || s.max_body_bytes < 64 || s.max_batch_users == 0 ||
+      s.max_connections == 0) {
+    return SettingsError{
+        "limits too small: --max-header-bytes >= 256, --max-body-bytes >= 64, "
+        "--max-batch-users and --max-connections >= 1"};
+  }
+  if (s.config_file.empty()) {
+    return SettingsError{"no configuration source: give --config-file FILE (see --help)"};
+  }
+  return ParsedSettings{s, {}};
+}
+
+}  // namespace mutex_edge::proxy

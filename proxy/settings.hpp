@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include <boost/system/result.hpp>
+
+namespace mutex_edge::proxy {
+
+using Duration = std::chrono::milliseconds;
+
+/// Every option of the server, validated. Each comes from a flag or a MUTEX_EDGE_* variable.
+struct Settings {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::size_t threads = 0;  // worker threads; 0 picks one per core
+
+  std::string config_file;
+  Duration config_reload_interval = std::chrono::seconds{1};
+  Duration max_staleness = Duration::zero();  // 0: a served config never goes stale
+
+  std::string log_level = "info";
+
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_batch_users = 1000;
+  std::size_t max_connections = 10000;
+  std::size_t max_config_bytes = 64 * 1024 * 1024;
+  Duration idle_timeout = std::chrono::seconds{60};
+  Duration read_timeout = std::chrono::seconds{10};
+  Duration shutdown_grace = std::chrono::seconds{10};
+};
+
+/// Why settings were refused, as one line for the user.
+struct SettingsError {
+  std::string message;
+};
+
+/// What parsing the command line produced: settings to run with, or help to print.
+struct ParsedSettings {
+  std::optional<Settings> settings;  // empty when help was asked for
+  std::string help;
+};
+
+/// Reads flags (argv) and MUTEX_EDGE_* environment variables (flags win), then validates.
+[[nodiscard]] boost::system::result<ParsedSettings, SettingsError> parse_settings(
+    int argc, const char* const* argv);
+
+/// Parses "500ms", "10s", "1m", "2h" (also "0"). No unit, a negative or fractional value fails.
+[[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);
+
+/// Parses "host:port", "[v6]:port" or ":port".
+[[nodiscard]] bool parse_listen(std::string_view text, std::string& host, std::uint16_t& port);
+
+}  // namespace mutex_edge::proxy
