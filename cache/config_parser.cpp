@@ -42,6 +42,11 @@ std::string_view type_name(dom::element_type type) {
   return "unknown";
 }
 
+bool value_is_string(dom::object object, std::string_view name) {
+  dom::element value;
+  return object[name].get(value) == simdjson::SUCCESS && value.is_string();
+}
+
 /// Decodes one group, collecting every problem with its field path.
 class GroupDecoder {
  public:
@@ -60,7 +65,8 @@ class GroupDecoder {
       const std::string_view name = field.key;
       const dom::element value = field.value;
       if (name == "id") {
-        has_id = read_id(value, "id", group.id);
+        has_id = true;
+        read_id(value, "id", group.id);
       } else if (name == "projectId") {
         if (!value.is_null()) {
           read_id(value, "projectId", group.project_id);
@@ -68,7 +74,8 @@ class GroupDecoder {
       } else if (name == "name") {
         read_optional_string(value, "name", limits_.max_string_bytes, group.name);
       } else if (name == "key") {
-        has_key = read_string(value, "key", limits_.max_string_bytes, group.key);
+        has_key = true;
+        read_string(value, "key", limits_.max_string_bytes, group.key);
       } else if (name == "description") {
         read_optional_string(value, "description", limits_.max_description_bytes,
                              group.description);
@@ -76,11 +83,11 @@ class GroupDecoder {
         read_optional_string(value, "evaluationMode", limits_.max_string_bytes,
                              group.evaluation_mode);
       } else if (name == "bucketingKey") {
-        has_bucketing_key =
-            read_string(value, "bucketingKey", limits_.max_string_bytes, group.bucketing_key);
+        has_bucketing_key = true;
+        read_string(value, "bucketingKey", limits_.max_string_bytes, group.bucketing_key);
       } else if (name == "bucketingSalt") {
-        has_salt =
-            read_string(value, "bucketingSalt", limits_.max_string_bytes, group.bucketing_salt);
+        has_salt = true;
+        read_string(value, "bucketingSalt", limits_.max_string_bytes, group.bucketing_salt);
       } else if (name == "slots") {
         has_slots = true;
         read_slots(value, group.slots);
@@ -92,10 +99,10 @@ class GroupDecoder {
     require(has_bucketing_key, "bucketingKey");
     require(has_salt, "bucketingSalt");
     require(has_slots, "slots");
-    if (has_key && group.key.empty()) {
+    if (has_key && group.key.empty() && value_is_string(object, "key")) {
       fail("key", "must not be empty");
     }
-    if (has_bucketing_key && group.bucketing_key.empty()) {
+    if (has_bucketing_key && group.bucketing_key.empty() && value_is_string(object, "bucketingKey")) {
       fail("bucketingKey", "must not be empty");
     }
   }
@@ -249,14 +256,17 @@ class GroupDecoder {
       wrong_type(path, "an object", element);
       return;
     }
-    bool has_index = false, has_percentage = false;
+    // `present_*`: the field is there (a bad value is reported on its own, not as missing).
+    bool has_index = false, present_index = false, present_percentage = false;
     for (dom::key_value_pair field : object) {
       const std::string_view name = field.key;
       const std::string sub = path + "." + std::string{name};
       if (name == "index") {
         has_index = read_int(field.value, sub, 1, 1000000, slot.index);
+        present_index = true;
       } else if (name == "percentage") {
-        has_percentage = read_int(field.value, sub, 1, 100, slot.percentage);
+        present_percentage = true;
+        read_int(field.value, sub, 1, 100, slot.percentage);
       } else if (name == "name") {
         read_optional_string(field.value, sub, limits_.max_string_bytes, slot.name);
       } else if (name == "variantKey") {
@@ -271,8 +281,8 @@ class GroupDecoder {
         read_strings(field.value, sub, slot.cohorts);
       }
     }
-    require(has_index, path + ".index");
-    require(has_percentage, path + ".percentage");
+    require(present_index, path + ".index");
+    require(present_percentage, path + ".percentage");
     if (has_index) {
       if (slot.name.empty()) {
         slot.name = "SLOT " + std::to_string(slot.index);

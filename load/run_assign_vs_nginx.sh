@@ -128,9 +128,9 @@ stop_rc=0
 stop_server() {
   local pid=$1 start=$EPOCHREALTIME i
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < 250; i++)); do
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.02
   done
   if kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid" 2>/dev/null || true
@@ -204,6 +204,7 @@ say "host: $(nproc) cores, $(uname -sr); commit $commit"
 say "wrk: $wrk_threads threads, $connections connections, ${duration}s per run, $rounds rounds;" \
   "server threads $server_threads; users $users, mutex=checkout on $mutex_pct%, seed $seed"
 say "mutex-edge: $bin --config-file $config_file --threads $server_threads ${MUTEX_EDGE_ARGS:-}"
+say "  binary built $(date -u -r "$bin" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256sum "$bin" | cut -c1-12)"
 if ! wait_ready nginx "$nginx_pid" "$nginx_port"; then
   while IFS= read -r line; do say "  $line"; done < <(cat "$tmp/nginx.stderr" "$tmp/error.log" 2>/dev/null)
   exit 2
@@ -297,14 +298,20 @@ say "(rows 'all': requests/s and p50/p90/p99 are the mean over runs, max the max
 # What the servers said: mutex-edge's stderr volume under load, and its warning/error lines.
 edge_lines=$(($(wc -l <"$tmp/edge.log") - edge_log_lines_before))
 edge_requests=$(awk '$1 == "mutex-edge" { for (i = 3; i <= NF; i++) if ($i ~ /^requests=/) { sub(/requests=/, "", $i); t += $i } } END { print t + 0 }' "$results")
+# Lines that differ only in numbers (times, ports, ids) count as one kind; one example each.
+top_lines() {
+  awk '{ k = $0; gsub(/[0-9]+/, "#", k); if (!(k in c)) ex[k] = substr($0, 1, 300); c[k]++ }
+       END { for (k in c) printf "%9d x %s\n", c[k], ex[k] }' | sort -rn | head -n "$1"
+}
 say ""
 say "mutex-edge stderr during the runs: $edge_lines lines for $edge_requests requests ($(du -h "$tmp/edge.log" | cut -f1) in all)"
+if ((edge_lines > 0)); then
+  say "most frequent kinds of line during the runs (count x example):"
+  while IFS= read -r line; do say "  $line"; done < <(tail -n +"$((edge_log_lines_before + 1))" "$tmp/edge.log" | top_lines 5)
+fi
 if grep -qiE 'error|warn|fatal|exception|abort' "$tmp/edge.log"; then
-  say "mutex-edge warnings/errors (count x example, most frequent 10):"
-  # Lines that differ only in numbers (times, ports, ids) count as one; one example is shown.
-  while IFS= read -r line; do say "  $line"; done < <(grep -iE 'error|warn|fatal|exception|abort' "$tmp/edge.log" |
-    awk '{ k = $0; gsub(/[0-9]+/, "#", k); if (!(k in c)) ex[k] = $0; c[k]++ }
-         END { for (k in c) printf "%7d x %s\n", c[k], ex[k] }' | sort -rn | head -n 10)
+  say "mutex-edge warnings/errors, whole run (count x example):"
+  while IFS= read -r line; do say "  $line"; done < <(grep -iE 'error|warn|fatal|exception|abort' "$tmp/edge.log" | top_lines 10)
 fi
 if [[ -s $tmp/error.log ]]; then
   say "nginx error.log:"

@@ -196,6 +196,14 @@ void Router::select_groups(const cache::Snapshot& snapshot, bool has_keys,
   }
 }
 
+boost::system::result<boost::urls::params_encoded_view> Router::parse_query(
+    std::string_view query) {
+  // Boost.URL 1.81 reads a query's last value up to a NUL or '&', past the end of the view:
+  // give it a NUL-terminated copy (the buffer is reused, so this allocates only while growing).
+  query_.assign(query);
+  return urls::parse_query(query_);
+}
+
 void Router::count_assignment(void* self, std::size_t group, int slot) {
   auto& router = *static_cast<Router*>(self);
   router.shard_.record_assignment(router.current_->cell(group, slot));
@@ -206,10 +214,11 @@ void Router::assign_get(std::string_view query, Response& response) {
   if (state == nullptr) {
     return;
   }
-  auto params = urls::parse_query(query);
+  auto params = parse_query(query);
   if (!params) {
-    error(response, 400, "invalid_query", "the query string is not valid: " +
-                                              params.error().message());
+    error(response, 400, "invalid_query",
+          "the query string is not valid (percent-encode non-ASCII characters): " +
+              params.error().message());
     return;
   }
   if (params->size() > kMaxQueryParams) {
@@ -340,9 +349,10 @@ void Router::list_mutexes(const Request& request, std::string_view query, Respon
   }
   std::size_t limit = kDefaultPageSize;
   std::size_t offset = 0;
-  auto params = urls::parse_query(query);
+  auto params = parse_query(query);
   if (!params) {
-    error(response, 400, "invalid_query", "the query string is not valid");
+    error(response, 400, "invalid_query",
+          "the query string is not valid (percent-encode non-ASCII characters)");
     return;
   }
   for (auto param : *params) {

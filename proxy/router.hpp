@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/url/params_encoded_view.hpp>
+
 #include "cache/snapshot_store.hpp"
 #include "cache/user_json.hpp"
 #include "metrics/proxy_metrics.hpp"
@@ -73,6 +75,7 @@ class Router {
   /// The served state for this request, or null (and a 503 in `response`) before the first.
   const ServingState* state_or_503(Response& response);
   static void count_assignment(void* self, std::size_t group, int slot);
+  boost::system::result<boost::urls::params_encoded_view> parse_query(std::string_view query);
 
   Service& service_;
   metrics::ProxyMetrics& metrics_;
@@ -83,6 +86,7 @@ class Router {
   const ServingState* current_ = nullptr;
 
   // Scratch reused across requests.
+  std::string query_;
   std::vector<std::size_t> groups_;
   std::vector<std::string_view> unknown_;
   std::vector<std::string_view> keys_;

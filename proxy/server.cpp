@@ -353,17 +353,19 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
 
   /// Over --max-connections: a 503 and close, written without blocking the acceptor.
   static void reject(tcp::socket socket) {
-    static constexpr std::string_view kBusy =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        "Content-Length: 93\r\nConnection: close\r\n\r\n"
-        R"({"error":{"code":"too_many_connections","message":"the server is at --max-connections"}})";
+    static const std::string kBusy = [] {
+      const std::string body =
+          R"({"error":{"code":"too_many_connections","message":"the server is at --max-connections"}})";
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Content-Length: " +
+             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    }();
     auto s = std::make_shared<tcp::socket>(std::move(socket));
-    net::async_write(*s, net::buffer(kBusy.data(), kBusy.size()),
-                     [s](beast::error_code, std::size_t) {
-                       beast::error_code ec;
-                       s->shutdown(tcp::socket::shutdown_both, ec);
-                       s->close(ec);
-                     });
+    net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, std::size_t) {
+      beast::error_code ec;
+      s->shutdown(tcp::socket::shutdown_both, ec);
+      s->close(ec);
+    });
   }
 
   Server& server_;

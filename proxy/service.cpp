@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <set>
 
 #include "cache/json_writer.hpp"
 #include "cache/serialize.hpp"
@@ -56,6 +57,15 @@ std::unique_ptr<const ServingState> make_state(std::unique_ptr<const cache::Snap
   return state;
 }
 
+/// Groups named by `errors` (a group may have several errors).
+std::size_t count_groups(const std::vector<cache::ConfigError>& errors) {
+  std::set<std::string_view> groups;
+  for (const cache::ConfigError& e : errors) {
+    groups.insert(e.group);
+  }
+  return groups.size();
+}
+
 }  // namespace
 
 Service::Service(const Settings& settings, metrics::ProxyMetrics& metrics,
@@ -78,6 +88,7 @@ void Service::apply(cache::ListPage page, const std::string& source_kind,
                  quote(e.to_string()));
   }
   const auto now = Clock::now();
+  const std::size_t rejected_groups = count_groups(rejected);
   metrics_.config_load(source_kind, true);
 
   std::lock_guard lock{mutex_};
@@ -91,7 +102,8 @@ void Service::apply(cache::ListPage page, const std::string& source_kind,
   if (has_snapshot() && snapshot->content_hash() == content_hash_) {
     last_result_ = "unchanged";
     source_ = source;
-    metrics_.config_served(next_version_ - 1, groups_, rejected.size(), fresh_at_);
+    rejected_groups_ = rejected_groups;
+    metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
     return;
   }
   content_hash_ = snapshot->content_hash();
@@ -100,10 +112,11 @@ void Service::apply(cache::ListPage page, const std::string& source_kind,
   loaded_at_ = now;
   last_result_ = "loaded";
   ++next_version_;
+  rejected_groups_ = rejected_groups;
   spdlog::info("msg=\"config loaded\" version={} groups={} rejected={} source={}", version,
-               groups_, rejected.size(), quote(source));
+               groups_, rejected_groups_, quote(source));
+  metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   store_.publish(make_state(std::move(snapshot), metrics_));
-  metrics_.config_served(version, groups_, rejected.size(), fresh_at_);
 }
 
 void Service::record_unchanged(const std::string& source_kind) {
@@ -113,7 +126,7 @@ void Service::record_unchanged(const std::string& source_kind) {
     return;  // after a failure the config is not confirmed until a load succeeds
   }
   last_attempt_ = fresh_at_ = Clock::now();
-  metrics_.config_served(next_version_ - 1, groups_, rejected_.size(), fresh_at_);
+  metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
 }
 
 void Service::record_failure(const std::string& source_kind, const std::string& source,

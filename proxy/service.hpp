@@ -77,7 +77,8 @@ class Service {
   std::string last_result_ = "none";
   std::string last_error_;
   Clock::time_point last_attempt_{};
-  std::vector<std::string> rejected_;
+  std::vector<std::string> rejected_;  // the first problems, for /status
+  std::size_t rejected_groups_ = 0;
 };
 
 }  // namespace mutex_edge::proxy

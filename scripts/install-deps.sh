@@ -9,7 +9,11 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libsimdjson-dev prometheus-cpp-dev catch2 libssl-dev libspdlog-dev libfmt-dev
   libsqlite3-dev
+  clang libclang-rt-14-dev
+  python3 python3-prometheus-client
 )
+# clang builds the ThreadSanitizer pass of the tests (GCC 12's TSan cannot take Asio's fences);
+# python3-prometheus-client parses /metrics in the integration tests.
 
 # The conformance test runs Amplitude's engine on Node.js; a machine that already has
 # node and npm keeps them, a bare one gets Debian's.

@@ -1,0 +1,160 @@
+#include "tests/support/edge_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace mutex_edge::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int spawn(const std::vector<std::string>& args, const std::filesystem::path& output) {
+  std::vector<std::string> full{MUTEX_EDGE_BINARY};
+  full.insert(full.end(), args.begin(), args.end());
+  const int pid = ::fork();
+  if (pid < 0) {
+    throw std::runtime_error("fork failed");
+  }
+  if (pid == 0) {
+    const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    const int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, STDIN_FILENO);
+    std::vector<char*> argv;
+    for (std::string& a : full) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// Waits for `pid` up to `timeout`; the decoded exit code, or -1 on timeout.
+int wait_for(int pid, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    int status = 0;
+    const int done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+  return -1;
+}
+
+std::filesystem::path unique_path(const std::string& stem) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return std::filesystem::temp_directory_path() /
+         (stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(rng()));
+}
+
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+EdgeProcess::EdgeProcess(std::vector<std::string> args) : log_path_{unique_path("edge-log")} {
+  args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
+  pid_ = spawn(args, log_path_);
+  const auto deadline = Clock::now() + std::chrono::seconds{20};
+  while (Clock::now() < deadline) {
+    const std::string text = log();
+    const auto at = text.find("msg=\"listening\" address=127.0.0.1:");
+    if (at != std::string::npos) {
+      port_ = static_cast<std::uint16_t>(
+          std::stoi(text.substr(at + std::string_view{"msg=\"listening\" address=127.0.0.1:"}.size())));
+      return;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("mutex-edge exited at start:\n" + text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  throw std::runtime_error("mutex-edge did not start listening within 20 s:\n" + log());
+}
+
+EdgeProcess::~EdgeProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait_for(pid_, std::chrono::seconds{5});
+  }
+  std::error_code ec;
+  std::filesystem::remove(log_path_, ec);
+}
+
+std::string EdgeProcess::log() const { return read_file(log_path_); }
+
+int EdgeProcess::stop(int signal, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) {
+    return -1;
+  }
+  ::kill(pid_, signal);
+  const int code = wait_for(pid_, timeout);
+  if (code == -1) {
+    ::kill(pid_, SIGKILL);
+    wait_for(pid_, std::chrono::seconds{5});
+  }
+  pid_ = -1;
+  return code;
+}
+
+bool EdgeProcess::running() {
+  if (pid_ <= 0) {
+    return false;
+  }
+  int status = 0;
+  return ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+CommandResult run_edge(const std::vector<std::string>& args) {
+  const auto output = unique_path("edge-run");
+  const int pid = spawn(args, output);
+  CommandResult result;
+  result.code = wait_for(pid, std::chrono::seconds{30});
+  if (result.code == -1) {
+    ::kill(pid, SIGKILL);
+    wait_for(pid, std::chrono::seconds{5});
+  }
+  result.output = read_file(output);
+  std::error_code ec;
+  std::filesystem::remove(output, ec);
+  return result;
+}
+
+TempDir::TempDir() : path_{unique_path("edge-test")} { std::filesystem::create_directories(path_); }
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::filesystem::path TempDir::write(const std::string& name, const std::string& content) const {
+  const auto target = path_ / name;
+  const auto temp = path_ / (name + ".tmp");
+  {
+    std::ofstream out{temp, std::ios::binary | std::ios::trunc};
+    out << content;
+  }
+  std::filesystem::rename(temp, target);
+  return target;
+}
+
+}  // namespace mutex_edge::testing
