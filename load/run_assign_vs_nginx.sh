@@ -233,13 +233,32 @@ reused=$(curl -sv --max-time 2 -o /dev/null -o /dev/null "http://127.0.0.1:$edge
 results=$tmp/results
 : >"$results"
 edge_log_lines_before=$(wc -l <"$tmp/edge.log")
+
+# Machine noise: CPU time (in clock ticks) that neither wrk nor the server under test used
+# during a run, from /proc/stat's user+nice+system minus the two. Interleaving spreads
+# noise over both servers; this column shows how much of it there was.
+hz=$(getconf CLK_TCK)
+ncpu=$(nproc)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4; exit }' /proc/stat; }
+server_ticks() { # utime+stime of a process and its children (nginx's workers)
+  local p t=0
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+
 run_wrk() {
-  local name=$1 port=$2 round=$3 out=$tmp/wrk-$1-$3.txt line
+  local name=$1 port=$2 round=$3 out=$tmp/wrk-$1-$3.txt line pid b0 s0 wu ws other
+  [[ $name == nginx ]] && pid=$nginx_pid || pid=$edge_pid
+  b0=$(busy_ticks) s0=$(server_ticks "$pid")
   # wrk normally ends itself after --duration; timeout only guards against a hang.
-  if ! timeout --kill-after=2 $((duration + 5)) wrk -t "$wrk_threads" -c "$connections" \
+  # `time` reports wrk's own CPU (user and system seconds) into $out.time.
+  local TIMEFORMAT='%U %S'
+  if ! { time timeout --kill-after=2 $((duration + 5)) wrk -t "$wrk_threads" -c "$connections" \
       -d "${duration}s" --timeout 2s -s "$root/load/assign_varied_users.lua" \
       "http://127.0.0.1:$port" -- "users=$users" "mutex_pct=$mutex_pct" "seed=$seed" \
-      >"$out" 2>&1; then
+      >"$out" 2>&1; } 2>"$out.time"; then
     say "$name round $round: wrk failed or hung:"
     while IFS= read -r line; do say "  $line"; done <"$out"
     [[ $name == mutex-edge ]] && failures+=("wrk run $round failed")
@@ -251,7 +270,11 @@ run_wrk() {
     [[ $name == mutex-edge ]] && failures+=("wrk run $round gave no result")
     return 0
   fi
-  echo "$name $round ${line#RESULT }" >>"$results"
+  read -r wu ws <"$out.time"
+  other=$(awk -v b="$(($(busy_ticks) - b0 - $(server_ticks "$pid") + s0))" -v w="$wu + $ws" \
+    -v hz="$hz" -v n="$ncpu" -v d="$duration" \
+    'BEGIN { split(w, x, " + "); o = (b - (x[1] + x[2]) * hz) / (n * d * hz) * 100; printf "%.0f", o < 0 ? 0 : o }')
+  echo "$name $round ${line#RESULT } other_cpu=$other" >>"$results"
 }
 
 for ((round = 1; round <= rounds; round++)); do
@@ -276,7 +299,8 @@ summary=$(awk '
     s = $1; n[s]++
     rps = v("rps"); p50 = v("p50_ms"); p90 = v("p90_ms"); p99 = v("p99_ms"); mx = v("max_ms")
     bad = v("non2xx"); sock = v("socket_errors")
-    printf "%-11s %5d %12.0f %9.3f %9.3f %9.3f %9.3f %8d %8d  %s\n", s, $2, rps, p50, p90, p99, mx, bad, sock, v("codes")
+    printf "%-11s %5d %12.0f %9.3f %9.3f %9.3f %9.3f %8d %8d %6s%%  %s\n", s, $2, rps, p50, p90, p99, mx, bad, sock, v("other_cpu"), v("codes")
+    if (v("other_cpu") + 0 > 10) busy = 1
     R[s] += rps; P50[s] += p50; P90[s] += p90; P99[s] += p99; B[s] += bad; S[s] += sock
     if (mx > MX[s]) MX[s] = mx
   }
@@ -289,11 +313,13 @@ summary=$(awk '
     }
     if (n["nginx"] && n["mutex-edge"] && R["nginx"] > 0)
       printf "ratio mutex-edge/nginx requests/s: %.3f\n", (R["mutex-edge"] / n["mutex-edge"]) / (R["nginx"] / n["nginx"])
+    if (busy) print "WARNING: other processes used over 10% of the CPU during some runs (other_cpu): numbers are noisy"
   }' "$results")
 say ""
-say "$(printf '%-11s %5s %12s %9s %9s %9s %9s %8s %8s  %s' server round 'requests/s' p50_ms p90_ms p99_ms max_ms non-2xx sock_err codes)"
+say "$(printf '%-11s %5s %12s %9s %9s %9s %9s %8s %8s %7s  %s' server round 'requests/s' p50_ms p90_ms p99_ms max_ms non-2xx sock_err other codes)"
 while IFS= read -r line; do say "$line"; done <<<"$summary"
-say "(rows 'all': requests/s and p50/p90/p99 are the mean over runs, max the maximum, errors the totals)"
+say "(rows 'all': requests/s and p50/p90/p99 are the mean over runs, max the maximum, errors the totals;"
+say " other: CPU used by processes other than wrk and that server, in % of all $ncpu cores)"
 
 # What the servers said: mutex-edge's stderr volume under load, and its warning/error lines.
 edge_lines=$(($(wc -l <"$tmp/edge.log") - edge_log_lines_before))
