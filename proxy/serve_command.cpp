@@ -10,12 +10,15 @@
 #include <prometheus/registry.h>
 
 #include "cache/file_source.hpp"
-#include "proxy/log.hpp"
+#include "cache/log.hpp"
 #include "proxy/server.hpp"
 #include "proxy/service.hpp"
 #include "proxy/settings.hpp"
 
 namespace mutex_edge::proxy {
+
+using cache::quote;
+using cache::setup_logging;
 namespace {
 
 namespace net = boost::asio;

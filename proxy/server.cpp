@@ -14,10 +14,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "proxy/log.hpp"
+#include "cache/log.hpp"
 #include "proxy/router.hpp"
 
 namespace mutex_edge::proxy {
+
+using cache::quote;
 namespace {
 
 namespace beast = boost::beast;

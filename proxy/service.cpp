@@ -6,9 +6,11 @@
 
 #include "cache/json_writer.hpp"
 #include "cache/serialize.hpp"
-#include "proxy/log.hpp"
+#include "cache/log.hpp"
 
 namespace mutex_edge::proxy {
+
+using cache::quote;
 namespace {
 
 constexpr std::size_t kMaxRejectedShown = 50;

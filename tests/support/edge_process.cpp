@@ -16,14 +16,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int spawn(const std::vector<std::string>& args, const std::filesystem::path& output) {
-  std::vector<std::string> full{MUTEX_EDGE_BINARY};
+int spawn(const std::string& binary, const std::vector<std::string>& args, const Env& env,
+          const std::filesystem::path& output) {
+  std::vector<std::string> full{binary};
   full.insert(full.end(), args.begin(), args.end());
   const int pid = ::fork();
   if (pid < 0) {
     throw std::runtime_error("fork failed");
   }
   if (pid == 0) {
+    for (const auto& [name, value] : env) {
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
     const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
@@ -69,9 +73,10 @@ std::string read_file(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-EdgeProcess::EdgeProcess(std::vector<std::string> args) : log_path_{unique_path("edge-log")} {
+ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args, const Env& env)
+    : log_path_{unique_path("server-log")} {
   args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
-  pid_ = spawn(args, log_path_);
+  pid_ = spawn(binary, args, env, log_path_);
   const auto deadline = Clock::now() + std::chrono::seconds{20};
   while (Clock::now() < deadline) {
     const std::string text = log();
@@ -84,14 +89,14 @@ EdgeProcess::EdgeProcess(std::vector<std::string> args) : log_path_{unique_path(
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("mutex-edge exited at start:\n" + text);
+      throw std::runtime_error(binary + " exited at start:\n" + text);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
-  throw std::runtime_error("mutex-edge did not start listening within 20 s:\n" + log());
+  throw std::runtime_error(binary + " did not start listening within 20 s:\n" + log());
 }
 
-EdgeProcess::~EdgeProcess() {
+ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     wait_for(pid_, std::chrono::seconds{5});
@@ -100,9 +105,9 @@ EdgeProcess::~EdgeProcess() {
   std::filesystem::remove(log_path_, ec);
 }
 
-std::string EdgeProcess::log() const { return read_file(log_path_); }
+std::string ServerProcess::log() const { return read_file(log_path_); }
 
-int EdgeProcess::stop(int signal, std::chrono::milliseconds timeout) {
+int ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) {
     return -1;
   }
@@ -116,7 +121,7 @@ int EdgeProcess::stop(int signal, std::chrono::milliseconds timeout) {
   return code;
 }
 
-bool EdgeProcess::running() {
+bool ServerProcess::running() {
   if (pid_ <= 0) {
     return false;
   }
@@ -124,9 +129,10 @@ bool EdgeProcess::running() {
   return ::waitpid(pid_, &status, WNOHANG) == 0;
 }
 
-CommandResult run_edge(const std::vector<std::string>& args) {
-  const auto output = unique_path("edge-run");
-  const int pid = spawn(args, output);
+CommandResult run_binary(const std::string& binary, const std::vector<std::string>& args,
+                         const Env& env) {
+  const auto output = unique_path("server-run");
+  const int pid = spawn(binary, args, env, output);
   CommandResult result;
   result.code = wait_for(pid, std::chrono::seconds{30});
   if (result.code == -1) {

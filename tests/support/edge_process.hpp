@@ -8,15 +8,21 @@
 
 namespace mutex_edge::testing {
 
-/// The real `mutex-edge` binary started on an ephemeral loopback port, its log in a temp file.
-/// Stops it (SIGKILL) in the destructor if the test did not.
-class EdgeProcess {
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+inline constexpr const char* kEdgeBinary = MUTEX_EDGE_BINARY;
+
+/// One of our server binaries started on an ephemeral loopback port, its log in a temp file.
+/// It must log `msg="listening" address=127.0.0.1:<port>` once it listens. Stops it (SIGKILL)
+/// in the destructor if the test did not.
+class ServerProcess {
  public:
-  /// Starts `mutex-edge --listen 127.0.0.1:0 <args>` and waits (bounded) for it to listen.
-  explicit EdgeProcess(std::vector<std::string> args);
-  ~EdgeProcess();
-  EdgeProcess(const EdgeProcess&) = delete;
-  EdgeProcess& operator=(const EdgeProcess&) = delete;
+  /// Starts `<binary> --listen 127.0.0.1:0 <args>` with `env` added to the environment and waits
+  /// (bounded) for it to listen.
+  ServerProcess(std::string binary, std::vector<std::string> args, const Env& env = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::string log() const;
@@ -26,6 +32,7 @@ class EdgeProcess {
   int stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds{15});
   /// True while the process runs.
   [[nodiscard]] bool running();
+  [[nodiscard]] int pid() const noexcept { return pid_; }
 
  private:
   int pid_ = -1;
@@ -33,12 +40,23 @@ class EdgeProcess {
   std::filesystem::path log_path_;
 };
 
-/// Runs `mutex-edge <args>` to completion (bounded); returns its exit code and output.
+/// The mutex-edge server.
+class EdgeProcess : public ServerProcess {
+ public:
+  explicit EdgeProcess(std::vector<std::string> args, const Env& env = {})
+      : ServerProcess(kEdgeBinary, std::move(args), env) {}
+};
+
+/// Runs `<binary> <args>` to completion (bounded); returns its exit code and output.
 struct CommandResult {
   int code = -1;
   std::string output;  // stdout and stderr together
 };
-CommandResult run_edge(const std::vector<std::string>& args);
+CommandResult run_binary(const std::string& binary, const std::vector<std::string>& args,
+                         const Env& env = {});
+inline CommandResult run_edge(const std::vector<std::string>& args) {
+  return run_binary(kEdgeBinary, args);
+}
 
 /// A unique temporary directory, removed with its content by the destructor.
 class TempDir {

@@ -1,8 +1,8 @@
-#include "proxy/log.hpp"
+#include "cache/log.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
 
-namespace mutex_edge::proxy {
+namespace mutex_edge::cache {
 
 void setup_logging(std::string_view level) {
   auto logger = spdlog::stderr_logger_mt("mutex-edge");
@@ -43,4 +43,4 @@ std::string quote(std::string_view value) {
   return out;
 }
 
-}  // namespace mutex_edge::proxy
+}  // namespace mutex_edge::cache
