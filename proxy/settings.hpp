@@ -50,10 +50,4 @@ struct ParsedSettings {
 [[nodiscard]] boost::system::result<ParsedSettings, SettingsError> parse_settings(
     int argc, const char* const* argv);
 
-/// Parses "500ms", "10s", "1m", "2h" (also "0"). No unit, a negative or fractional value fails.
-[[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);
-
-/// Parses "host:port", "[v6]:port" or ":port".
-[[nodiscard]] bool parse_listen(std::string_view text, std::string& host, std::uint16_t& port);
-
 }  // namespace mutex_edge::proxy

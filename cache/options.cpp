@@ -1,0 +1,56 @@
+#include "cache/options.hpp"
+
+#include <charconv>
+
+namespace mutex_edge::cache {
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || ptr == begin) {
+    return std::nullopt;
+  }
+  const std::string_view unit{ptr, static_cast<std::size_t>(end - ptr)};
+  std::uint64_t ms_per_unit = 0;
+  if (unit == "ms") {
+    ms_per_unit = 1;
+  } else if (unit == "s") {
+    ms_per_unit = 1000;
+  } else if (unit == "m") {
+    ms_per_unit = 60 * 1000;
+  } else if (unit == "h") {
+    ms_per_unit = 60 * 60 * 1000;
+  } else if (unit.empty() && value == 0) {
+    ms_per_unit = 1;
+  } else {
+    return std::nullopt;
+  }
+  if (value > std::uint64_t{1} << 40) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds{static_cast<std::chrono::milliseconds::rep>(value * ms_per_unit)};
+}
+
+bool parse_listen(std::string_view text, std::string& host, std::uint16_t& port) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return false;
+  }
+  std::string_view h = text.substr(0, colon);
+  std::string_view p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc{} || ptr != p.data() + p.size() || value > 65535) {
+    return false;
+  }
+  host = h.empty() ? "0.0.0.0" : std::string{h};
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+}  // namespace mutex_edge::cache
