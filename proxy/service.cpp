@@ -76,8 +76,8 @@ Service::Service(const Settings& settings, metrics::ProxyMetrics& metrics,
 
 Service::~Service() = default;
 
-void Service::apply(cache::ListPage page, const std::string& source_kind,
-                    const std::string& source) {
+bool Service::apply(cache::ListPage page, const std::string& source_kind,
+                    const std::string& source, Clock::time_point fetched_at) {
   std::vector<cache::ConfigError> rejected = std::move(page.rejected);
   std::uint64_t version = 0;
   {
@@ -91,12 +91,13 @@ void Service::apply(cache::ListPage page, const std::string& source_kind,
   }
   const auto now = Clock::now();
   const std::size_t rejected_groups = count_groups(rejected);
+  consecutive_failures_ = 0;
   metrics_.config_load(source_kind, true);
 
   std::lock_guard lock{mutex_};
   last_attempt_ = now;
   last_error_.clear();
-  fresh_at_ = now;
+  fresh_at_ = fetched_at;
   rejected_.clear();
   for (std::size_t i = 0; i < rejected.size() && i < kMaxRejectedShown; ++i) {
     rejected_.push_back(rejected[i].to_string());
@@ -106,7 +107,7 @@ void Service::apply(cache::ListPage page, const std::string& source_kind,
     source_ = source;
     rejected_groups_ = rejected_groups;
     metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
-    return;
+    return false;
   }
   content_hash_ = snapshot->content_hash();
   groups_ = snapshot->groups().size();
@@ -119,27 +120,31 @@ void Service::apply(cache::ListPage page, const std::string& source_kind,
                groups_, rejected_groups_, quote(source));
   metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   store_.publish(make_state(std::move(snapshot), metrics_));
+  return true;
 }
 
 void Service::record_unchanged(const std::string& source_kind) {
   (void)source_kind;
   std::lock_guard lock{mutex_};
-  if (!has_snapshot() || last_result_ == "failed") {
-    return;  // after a failure the config is not confirmed until a load succeeds
+  if (!has_snapshot()) {
+    return;
   }
   last_attempt_ = fresh_at_ = Clock::now();
+  last_result_ = "unchanged";
+  consecutive_failures_ = 0;
   metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
 }
 
 void Service::record_failure(const std::string& source_kind, const std::string& source,
-                             const std::string& error) {
+                             const std::string& error, const std::string& result) {
   spdlog::error("msg=\"config load failed, serving the last good config\" source={} error={}",
                 quote(source), quote(error));
   metrics_.config_load(source_kind, false);
   std::lock_guard lock{mutex_};
   last_attempt_ = Clock::now();
-  last_result_ = "failed";
+  last_result_ = result;
   last_error_ = error;
+  ++consecutive_failures_;
 }
 
 bool Service::ready() const {
@@ -181,6 +186,7 @@ std::string Service::status_json() const {
   w.key("at").value(iso8601(last_attempt_));
   w.key("result").value(last_result_);
   w.key("error").value(last_error_);
+  w.key("consecutiveFailures").value(consecutive_failures_);
   w.end_object();
   w.key("rejectedGroups").begin_array();
   for (const std::string& r : rejected_) {

@@ -34,20 +34,25 @@ struct ServingState {
 /// readiness and /status (any thread).
 class Service {
  public:
+  using Clock = std::chrono::system_clock;
+
   /// `retire` disposes of replaced states (see SnapshotStore); by default they are deleted by
   /// whichever thread drops the last reference.
   Service(const Settings& settings, metrics::ProxyMetrics& metrics,
           cache::SnapshotStore<ServingState>::Retire retire = {});
   ~Service();
 
-  /// A source delivered a parsed configuration. Publishes a new snapshot when the content
-  /// differs from the served one; otherwise only records that the source confirmed it.
-  void apply(cache::ListPage page, const std::string& source_kind, const std::string& source);
+  /// A source delivered a parsed configuration, confirmed by its source at `fetched_at`.
+  /// Publishes a new snapshot when the content differs from the served one (returns true);
+  /// otherwise only records that the source confirmed it.
+  bool apply(cache::ListPage page, const std::string& source_kind, const std::string& source,
+             Clock::time_point fetched_at = Clock::now());
   /// The source was checked and nothing changed.
   void record_unchanged(const std::string& source_kind);
-  /// Loading from the source failed: the served snapshot stays, the failure is reported.
+  /// Loading from the source failed (`result` says how, e.g. auth_error): the served snapshot
+  /// stays, the failure is reported in the log, /status and metrics.
   void record_failure(const std::string& source_kind, const std::string& source,
-                      const std::string& error);
+                      const std::string& error, const std::string& result = "failed");
 
   [[nodiscard]] const cache::SnapshotStore<ServingState>& store() const noexcept { return store_; }
   [[nodiscard]] bool has_snapshot() const noexcept { return store_.version() != 0; }
@@ -59,8 +64,6 @@ class Service {
   [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
 
  private:
-  using Clock = std::chrono::system_clock;
-
   const Settings& settings_;
   metrics::ProxyMetrics& metrics_;
   cache::SnapshotStore<ServingState> store_;
@@ -77,6 +80,7 @@ class Service {
   std::string last_result_ = "none";
   std::string last_error_;
   Clock::time_point last_attempt_{};
+  std::uint64_t consecutive_failures_ = 0;
   std::vector<std::string> rejected_;  // the first problems, for /status
   std::size_t rejected_groups_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "proxy/settings.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -44,6 +45,8 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
   Settings s;
   std::string listen = "127.0.0.1:8080";
   std::string reload = "1s", staleness = "0", idle = "60s", read = "10s", grace = "10s";
+  std::string poll = "10s", jitter, failure = "1s", backoff = "60s", connect = "5s",
+              upstream_timeout = "10s";
 
   po::options_description options{"Options (each also read from MUTEX_EDGE_<NAME>, e.g. "
                                   "MUTEX_EDGE_CONFIG_FILE; a flag wins over the variable)"};
@@ -58,6 +61,26 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
       "when it changes; a bad edit keeps the last good config");
   add("config-reload-interval", po::value(&reload)->value_name("DURATION"),
       "how often to check the config file for changes (default 1s)");
+  add("upstream", po::value(&s.upstream)->value_name("URL"),
+      "poll the Management API (or another mutex-edge) at URL, e.g. "
+      "https://experiment.amplitude.com; the bearer key comes from MUTEX_EDGE_API_KEY");
+  add("poll-interval", po::value(&poll)->value_name("DURATION"),
+      "time between polls of the upstream (default 10s)");
+  add("poll-jitter", po::value(&jitter)->value_name("DURATION"),
+      "each interval varies by up to this much, so a fleet does not poll in step "
+      "(default a tenth of --poll-interval)");
+  add("poll-failure-interval", po::value(&failure)->value_name("DURATION"),
+      "first retry after a failed poll; doubles per failure (default 1s)");
+  add("poll-backoff-max", po::value(&backoff)->value_name("DURATION"),
+      "longest wait between failed polls, and the wait after a 401/403 (default 60s)");
+  add("connect-timeout", po::value(&connect)->value_name("DURATION"),
+      "resolving, connecting and the TLS handshake with the upstream (default 5s)");
+  add("upstream-timeout", po::value(&upstream_timeout)->value_name("DURATION"),
+      "sending a request to the upstream and reading its page (default 10s)");
+  add("ca-file", po::value(&s.ca_file)->value_name("FILE"),
+      "trust the CA certificates in FILE (PEM) for an https upstream instead of the system's");
+  add("state-dir", po::value(&s.state_dir)->value_name("DIR"),
+      "keep the last good config in DIR and serve it at start while the first poll runs");
   add("max-staleness", po::value(&staleness)->value_name("DURATION"),
       "/readyz answers 503 when the config was last confirmed longer ago than this; serving "
       "goes on (default 0: never)");
@@ -97,7 +120,9 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
             "       mutex-edge assign --config-file FILE < users.jsonl\n\n"
             "Serves assignments of users to the slots of mutual exclusion groups over HTTP.\n"
             "Durations take a unit: 500ms, 10s, 1m, 1h.\n\n"
-         << options << "\nEnvironment variables:\n";
+         << options
+         << "\nEnvironment variables:\n"
+            "  MUTEX_EDGE_API_KEY  the upstream's bearer key (only from the environment)\n";
     for (const auto& option : options.options()) {
       if (option->long_name() != "help") {
         help << "  " << env_name(option->long_name()) << '\n';
@@ -118,7 +143,12 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
                                 DurationFlag{"max-staleness", staleness, s.max_staleness},
                                 DurationFlag{"idle-timeout", idle, s.idle_timeout},
                                 DurationFlag{"read-timeout", read, s.read_timeout},
-                                DurationFlag{"shutdown-grace", grace, s.shutdown_grace}}) {
+                                DurationFlag{"shutdown-grace", grace, s.shutdown_grace},
+                                DurationFlag{"poll-interval", poll, s.poll_interval},
+                                DurationFlag{"poll-failure-interval", failure, s.poll_failure_interval},
+                                DurationFlag{"poll-backoff-max", backoff, s.poll_backoff_max},
+                                DurationFlag{"connect-timeout", connect, s.connect_timeout},
+                                DurationFlag{"upstream-timeout", upstream_timeout, s.upstream_timeout}}) {
     auto value = parse_duration(d.text);
     if (!value) {
       return SettingsError{std::string{"--"} + d.name + ": expected a duration such as 500ms, "
@@ -152,8 +182,33 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
         "limits too small: --max-header-bytes >= 256, --max-body-bytes >= 64, "
         "--max-batch-users and --max-connections >= 1"};
   }
-  if (s.config_file.empty()) {
-    return SettingsError{"no configuration source: give --config-file FILE (see --help)"};
+  if (jitter.empty()) {
+    s.poll_jitter = s.poll_interval / 10;
+  } else if (auto value = parse_duration(jitter)) {
+    s.poll_jitter = *value;
+  } else {
+    return SettingsError{"--poll-jitter: expected a duration such as 500ms, got '" + jitter + "'"};
+  }
+  if (s.poll_interval < std::chrono::milliseconds{100} || s.poll_jitter >= s.poll_interval ||
+      s.poll_failure_interval < std::chrono::milliseconds{10} ||
+      s.poll_backoff_max < s.poll_failure_interval || s.connect_timeout <= Duration::zero() ||
+      s.upstream_timeout <= Duration::zero()) {
+    return SettingsError{
+        "polling: --poll-interval >= 100ms, --poll-jitter < --poll-interval, "
+        "--poll-failure-interval >= 10ms, --poll-backoff-max >= --poll-failure-interval, "
+        "timeouts > 0"};
+  }
+  if (const char* key = std::getenv("MUTEX_EDGE_API_KEY")) {
+    s.api_key = key;
+  }
+  if (s.config_file.empty() == s.upstream.empty()) {
+    return SettingsError{s.config_file.empty()
+                             ? "no configuration source: give --config-file FILE or "
+                               "--upstream URL (see --help)"
+                             : "give either --config-file or --upstream, not both"};
+  }
+  if (!s.state_dir.empty() && s.upstream.empty()) {
+    return SettingsError{"--state-dir keeps what --upstream fetched: it needs --upstream"};
   }
   return ParsedSettings{s, {}};
 }

@@ -21,6 +21,17 @@ struct Settings {
 
   std::string config_file;
   Duration config_reload_interval = std::chrono::seconds{1};
+
+  std::string upstream;  // http(s)://host[:port][/base] of a Management API or another mutex-edge
+  std::string api_key;   // from MUTEX_EDGE_API_KEY only (a flag would show in ps)
+  Duration poll_interval = std::chrono::seconds{10};
+  Duration poll_jitter = std::chrono::seconds{1};
+  Duration poll_failure_interval = std::chrono::seconds{1};
+  Duration poll_backoff_max = std::chrono::seconds{60};
+  Duration connect_timeout = std::chrono::seconds{5};
+  Duration upstream_timeout = std::chrono::seconds{10};
+  std::string ca_file;
+  std::string state_dir;  // where the last good config is kept for restarts
   Duration max_staleness = Duration::zero();  // 0: a served config never goes stale
 
   std::string log_level = "info";

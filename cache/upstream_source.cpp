@@ -1,0 +1,460 @@
+#include "cache/upstream_source.hpp"
+
+#include <charconv>
+#include <ctime>
+#include <iomanip>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include "cache/log.hpp"
+
+namespace mutex_edge::cache {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+constexpr milliseconds kMaxRetryAfter = std::chrono::minutes{15};
+constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
+
+struct Target {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string base_path;    // without a trailing slash
+  std::string host_header;  // host[:port]
+};
+
+/// The outcome of fetching the listing, page by page.
+struct Fetch {
+  PollOutcome outcome = PollOutcome::kUpdated;
+  std::string message;
+  milliseconds retry_after{0};
+  ListPage merged;
+  std::size_t pages = 0;
+};
+
+/// Retry-After: delay-seconds or an HTTP-date.
+milliseconds parse_retry_after(std::string_view value) {
+  if (value.empty()) {
+    return milliseconds{0};
+  }
+  std::uint64_t seconds = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc{} && ptr == value.data() + value.size()) {
+    return std::min<milliseconds>(std::chrono::seconds{std::min<std::uint64_t>(seconds, 86400)},
+                                  kMaxRetryAfter);
+  }
+  std::tm tm{};
+  std::istringstream in{std::string{value}};
+  in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S");
+  if (in.fail()) {
+    return milliseconds{0};
+  }
+  const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+  const auto delay =
+      std::chrono::duration_cast<milliseconds>(when - std::chrono::system_clock::now());
+  return std::clamp(delay, milliseconds{0}, kMaxRetryAfter);
+}
+
+std::string describe(beast::error_code ec, const UpstreamOptions& options, const char* during) {
+  if (ec == beast::error::timeout) {
+    return std::string{"timed out "} + during;
+  }
+  std::string message = std::string{during} + ": " + ec.message();
+  if (ec.category() == net::error::get_ssl_category() ||
+      ec.category() == ssl::error::get_stream_category()) {
+    message += options.ca_file.empty()
+                   ? " (is the certificate signed by a CA this machine trusts? --ca-file "
+                     "names another)"
+                   : " (checked against --ca-file " + options.ca_file + ")";
+  }
+  return message;
+}
+
+}  // namespace
+
+std::string_view to_string(PollOutcome outcome) noexcept {
+  switch (outcome) {
+    case PollOutcome::kUpdated:
+      return "updated";
+    case PollOutcome::kNotModified:
+      return "not_modified";
+    case PollOutcome::kAuthError:
+      return "auth_error";
+    case PollOutcome::kRateLimited:
+      return "rate_limited";
+    case PollOutcome::kHttpError:
+      return "http_error";
+    case PollOutcome::kNetworkError:
+      return "network_error";
+    case PollOutcome::kInvalidResponse:
+      return "invalid_response";
+  }
+  return "unknown";
+}
+
+struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
+  net::any_io_executor executor;
+  UpstreamOptions options;
+  Callbacks callbacks;
+  metrics::PollMetrics* metrics = nullptr;
+  Target target;
+  std::string name;
+  std::optional<ssl::context> tls;
+  net::steady_timer timer;
+  std::mt19937_64 rng{std::random_device{}()};
+  bool stopped = false;
+  unsigned failures = 0;
+  std::string etag;  // of the last complete listing, when every page carried the same one
+  std::function<void()> close_connection;  // set while a connection is open
+
+  Impl(net::any_io_executor ex, UpstreamOptions opts, Callbacks cbs, metrics::PollMetrics* m)
+      : executor{ex}, options{std::move(opts)}, callbacks{std::move(cbs)}, metrics{m}, timer{ex} {}
+
+  net::awaitable<void> run() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      const auto started = Clock::now();
+      Fetch fetch = co_await fetch_listing();
+      if (stopped) {
+        co_return;
+      }
+      const bool ok = fetch.outcome == PollOutcome::kUpdated ||
+                      fetch.outcome == PollOutcome::kNotModified;
+      failures = ok ? 0 : failures + 1;
+      std::string_view outcome = to_string(fetch.outcome);
+      if (fetch.outcome == PollOutcome::kUpdated) {
+        if (!callbacks.loaded(std::move(fetch.merged))) {
+          outcome = "unchanged";
+        }
+      } else if (fetch.outcome == PollOutcome::kNotModified) {
+        callbacks.not_modified();
+      } else {
+        callbacks.failed(fetch.outcome, fetch.message);
+      }
+      if (metrics != nullptr) {
+        metrics->poll_finished(outcome, Clock::now() - started, fetch.pages);
+        if (ok) {
+          metrics->success_at(std::chrono::system_clock::now());
+        }
+      }
+      timer.expires_after(
+          next_delay(options, fetch.outcome, failures, fetch.retry_after, rng));
+      co_await timer.async_wait(kNoThrow);
+    }
+  }
+
+  /// Resolves and connects with the connect timeout (the resolver has none: a timer cancels it).
+  net::awaitable<beast::error_code> connect(beast::tcp_stream& stream) {
+    tcp::resolver resolver{executor};
+    net::steady_timer guard{executor};
+    guard.expires_after(options.connect_timeout);
+    guard.async_wait([&resolver](beast::error_code ec) {
+      if (!ec) {
+        resolver.cancel();
+      }
+    });
+    auto [resolve_ec, endpoints] =
+        co_await resolver.async_resolve(target.host, target.port, kNoThrow);
+    guard.cancel();
+    if (resolve_ec) {
+      co_return resolve_ec == net::error::operation_aborted ? beast::error::timeout : resolve_ec;
+    }
+    stream.expires_after(options.connect_timeout);
+    auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kNoThrow);
+    co_return connect_ec;
+  }
+
+  net::awaitable<Fetch> fetch_listing() {
+    if (target.tls) {
+      co_return co_await fetch_with<beast::ssl_stream<beast::tcp_stream>>();
+    }
+    co_return co_await fetch_with<beast::tcp_stream>();
+  }
+
+  template <typename Stream>
+  net::awaitable<beast::error_code> open(std::optional<Stream>& stream, std::string& during) {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      stream.emplace(executor);
+    } else {
+      stream.emplace(executor, *tls);
+      if (!SSL_set_tlsext_host_name(stream->native_handle(), target.host.c_str())) {
+        co_return beast::error_code{static_cast<int>(::ERR_get_error()),
+                                    net::error::get_ssl_category()};
+      }
+      stream->set_verify_callback(ssl::host_name_verification(target.host));
+    }
+    auto& lowest = beast::get_lowest_layer(*stream);
+    close_connection = [&lowest] { lowest.close(); };
+    during = "connecting to " + target.host + ":" + target.port;
+    if (auto ec = co_await connect(lowest)) {
+      co_return ec;
+    }
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      during = "in the TLS handshake with " + target.host;
+      lowest.expires_after(options.connect_timeout);
+      auto [ec] = co_await stream->async_handshake(ssl::stream_base::client, kNoThrow);
+      co_return ec;
+    }
+    co_return beast::error_code{};
+  }
+
+  std::string page_target(const std::optional<std::string>& cursor) const {
+    boost::urls::url url;
+    url.set_path(target.base_path + "/api/1/mutexes");
+    url.params().append({"limit", std::to_string(options.page_limit)});
+    if (cursor) {
+      url.params().append({"cursor", *cursor});
+    }
+    return std::string{url.buffer()};
+  }
+
+  template <typename Stream>
+  net::awaitable<Fetch> fetch_with() {
+    Fetch fetch;
+    std::optional<Stream> stream;
+    bool connected = false;
+    beast::flat_buffer buffer;
+    std::optional<std::string> cursor;
+    std::set<std::string> seen_cursors;
+    std::string first_etag;
+    bool same_etag = true;
+    std::string during;
+
+    auto fail = [&](PollOutcome outcome, std::string message) {
+      fetch.outcome = outcome;
+      fetch.message = std::move(message);
+      return fetch;
+    };
+    struct CloseOnExit {
+      Impl& impl;
+      ~CloseOnExit() { impl.close_connection = nullptr; }
+    } close_on_exit{*this};
+
+    for (;;) {
+      if (fetch.pages == options.max_pages) {
+        co_return fail(PollOutcome::kInvalidResponse,
+                       "the listing has more than " + std::to_string(options.max_pages) +
+                           " pages");
+      }
+      if (!connected) {
+        buffer.clear();
+        if (auto ec = co_await open(stream, during)) {
+          co_return fail(PollOutcome::kNetworkError, describe(ec, options, during.c_str()));
+        }
+        connected = true;
+      }
+      if (stopped) {
+        co_return fetch;
+      }
+      const bool first = fetch.pages == 0;
+      http::request<http::empty_body> request{http::verb::get, page_target(cursor), 11};
+      request.set(http::field::host, target.host_header);
+      request.set(http::field::user_agent, "mutex-edge");
+      request.set(http::field::accept, "application/json");
+      if (!options.api_key.empty()) {
+        request.set(http::field::authorization, "Bearer " + options.api_key);
+      }
+      if (first && !etag.empty()) {
+        request.set(http::field::if_none_match, etag);
+      }
+      auto& lowest = beast::get_lowest_layer(*stream);
+      lowest.expires_after(options.request_timeout);
+      const std::string page_name = "page " + std::to_string(fetch.pages + 1);
+      auto [write_ec, written] = co_await http::async_write(*stream, request, kNoThrow);
+      if (write_ec) {
+        co_return fail(PollOutcome::kNetworkError,
+                       describe(write_ec, options, ("sending the request for " + page_name).c_str()));
+      }
+      http::response_parser<http::string_body> parser;
+      parser.header_limit(kMaxHeaderBytes);
+      parser.body_limit(options.parse.limits.max_document_bytes);
+      auto [read_ec, read] = co_await http::async_read(*stream, buffer, parser, kNoThrow);
+      if (read_ec == http::error::body_limit) {
+        co_return fail(PollOutcome::kInvalidResponse,
+                       page_name + " is larger than the limit of " +
+                           std::to_string(options.parse.limits.max_document_bytes) + " bytes");
+      }
+      if (read_ec) {
+        co_return fail(PollOutcome::kNetworkError,
+                       describe(read_ec, options, ("reading " + page_name).c_str()));
+      }
+      const auto& response = parser.get();
+      const unsigned status = response.result_int();
+      if (status == 304 && first && !etag.empty()) {
+        fetch.outcome = PollOutcome::kNotModified;
+        fetch.pages = 1;
+        co_return fetch;
+      }
+      if (status != 200) {
+        const std::string text = "upstream answered " + std::to_string(status) + " " +
+                                 std::string{response.reason()} + " for " + page_name;
+        if (status == 401 || status == 403) {
+          co_return fail(PollOutcome::kAuthError,
+                         text + ": check MUTEX_EDGE_API_KEY (retrying slowly)");
+        }
+        if (status == 429 || status == 503) {
+          fetch.retry_after = parse_retry_after(response[http::field::retry_after]);
+          co_return fail(PollOutcome::kRateLimited, text);
+        }
+        co_return fail(PollOutcome::kHttpError, text);
+      }
+      auto page = parse_list_page(response.body(), options.parse);
+      if (!page) {
+        co_return fail(PollOutcome::kInvalidResponse, page_name + ": " + page.error().to_string());
+      }
+      ++fetch.pages;
+      const std::string page_etag{response[http::field::etag]};
+      if (first) {
+        first_etag = page_etag;
+      } else if (page_etag != first_etag) {
+        same_etag = false;
+      }
+      for (GroupConfig& group : page->groups) {
+        fetch.merged.groups.push_back(std::move(group));
+      }
+      for (ConfigError& error : page->rejected) {
+        error.group = page_name + " " + error.group;
+        fetch.merged.rejected.push_back(std::move(error));
+      }
+      if (!page->next_cursor) {
+        // A listing whose pages all carry one ETag is versioned as a whole: next time a 304 on
+        // the first page means nothing changed.
+        etag = same_etag ? first_etag : std::string{};
+        co_return fetch;
+      }
+      if (!seen_cursors.insert(*page->next_cursor).second) {
+        co_return fail(PollOutcome::kInvalidResponse,
+                       "the listing's nextCursor repeats (\"" + *page->next_cursor + "\")");
+      }
+      cursor = page->next_cursor;
+      if (!response.keep_alive()) {
+        connected = false;
+      }
+    }
+  }
+};
+
+UpstreamSource::UpstreamSource(std::unique_ptr<Impl> impl) : impl_{std::move(impl)} {}
+
+UpstreamSource::~UpstreamSource() { stop(); }
+
+boost::system::result<std::unique_ptr<UpstreamSource>, UpstreamSource::Error>
+UpstreamSource::create(net::any_io_executor executor, UpstreamOptions options,
+                       Callbacks callbacks, metrics::PollMetrics* metrics) {
+  auto url = boost::urls::parse_absolute_uri(options.url);
+  if (!url) {
+    return Error{"--upstream: not an absolute URL: '" + options.url + "'"};
+  }
+  Target target;
+  const std::string scheme{url->scheme()};
+  if (scheme == "https") {
+    target.tls = true;
+  } else if (scheme != "http") {
+    return Error{"--upstream: the scheme must be http or https, got '" + scheme + "'"};
+  }
+  target.host = std::string{url->host_address()};
+  if (target.host.empty()) {
+    return Error{"--upstream: no host in '" + options.url + "'"};
+  }
+  if (url->has_userinfo() || url->has_query() || url->has_fragment()) {
+    return Error{"--upstream: give scheme://host[:port][/path] only (no credentials, query or "
+                 "fragment); the key comes from MUTEX_EDGE_API_KEY"};
+  }
+  target.port = url->has_port() ? std::string{url->port()} : (target.tls ? "443" : "80");
+  target.host_header = url->has_port() ? target.host + ":" + target.port : target.host;
+  target.base_path = std::string{url->encoded_path()};
+  while (!target.base_path.empty() && target.base_path.back() == '/') {
+    target.base_path.pop_back();
+  }
+
+  auto impl = std::make_unique<Impl>(executor, std::move(options), std::move(callbacks), metrics);
+  impl->target = target;
+  impl->name = "upstream:" + scheme + "://" + target.host + ":" + target.port + target.base_path;
+  if (target.tls) {
+    impl->tls.emplace(ssl::context::tls_client);
+    beast::error_code ec;
+    impl->tls->set_verify_mode(ssl::verify_peer, ec);
+    if (impl->options.ca_file.empty()) {
+      impl->tls->set_default_verify_paths(ec);
+    } else {
+      impl->tls->load_verify_file(impl->options.ca_file, ec);
+    }
+    if (ec) {
+      return Error{"--ca-file " + impl->options.ca_file + ": cannot load: " + ec.message()};
+    }
+  }
+  return std::unique_ptr<UpstreamSource>{new UpstreamSource{std::move(impl)}};
+}
+
+void UpstreamSource::start() {
+  impl_->stopped = false;
+  net::co_spawn(impl_->executor, impl_->run(), net::detached);
+}
+
+void UpstreamSource::stop() {
+  impl_->stopped = true;
+  impl_->timer.cancel();
+  if (impl_->close_connection) {
+    impl_->close_connection();
+  }
+}
+
+const std::string& UpstreamSource::name() const noexcept { return impl_->name; }
+
+milliseconds UpstreamSource::next_delay(const UpstreamOptions& options, PollOutcome outcome,
+                                        unsigned failures, milliseconds retry_after,
+                                        std::mt19937_64& rng) {
+  auto uniform = [&rng](milliseconds low, milliseconds high) {
+    if (high <= low) {
+      return low;
+    }
+    std::uniform_int_distribution<milliseconds::rep> pick{low.count(), high.count()};
+    return milliseconds{pick(rng)};
+  };
+  switch (outcome) {
+    case PollOutcome::kUpdated:
+    case PollOutcome::kNotModified:
+      return std::max(milliseconds{10}, uniform(options.interval - options.jitter,
+                                                options.interval + options.jitter));
+    case PollOutcome::kAuthError:
+      // A wrong key does not fix itself: ask again slowly, never in a tight loop.
+      return std::max(options.backoff_max, options.interval);
+    default:
+      break;
+  }
+  // Exponential backoff with jitter: failure_interval * 2^(n-1), capped, drawn from [d/2, d].
+  milliseconds delay = options.failure_interval;
+  for (unsigned i = 1; i < failures && delay < options.backoff_max; ++i) {
+    delay *= 2;
+  }
+  delay = std::min(delay, options.backoff_max);
+  delay = uniform(delay / 2, delay);
+  if (outcome == PollOutcome::kRateLimited && retry_after > delay) {
+    delay = retry_after;  // the server said when; do not come back sooner
+  }
+  return std::max(delay, milliseconds{10});
+}
+
+}  // namespace mutex_edge::cache

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/system/result.hpp>
+
+#include "cache/config_parser.hpp"
+#include "metrics/poll_metrics.hpp"
+
+namespace mutex_edge::cache {
+
+struct UpstreamOptions {
+  std::string url;      // http(s)://host[:port][/base]: the Management API or another mutex-edge
+  std::string api_key;  // sent as a bearer token; never logged, never in an error
+  std::chrono::milliseconds interval{std::chrono::seconds{10}};
+  std::chrono::milliseconds jitter{std::chrono::seconds{1}};  // +- on every interval
+  std::chrono::milliseconds failure_interval{std::chrono::seconds{1}};  // first retry
+  std::chrono::milliseconds backoff_max{std::chrono::seconds{60}};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds{5}};
+  std::chrono::milliseconds request_timeout{std::chrono::seconds{10}};  // per page
+  std::string ca_file;  // trust these CAs instead of the system's
+  std::size_t page_limit = 1000;
+  std::size_t max_pages = 1000;
+  ParseOptions parse;  // limits per page (max_document_bytes caps each response body)
+};
+
+/// What one poll came to; `failed` carries a message fit for logs and /status.
+enum class PollOutcome : std::uint8_t {
+  kUpdated,          // every page arrived and parsed (content may still equal the served one)
+  kNotModified,      // 304: the listing did not change
+  kAuthError,        // 401/403: the key is wrong; retried slowly, never in a tight loop
+  kRateLimited,      // 429/503 (Retry-After honoured)
+  kHttpError,        // any other status
+  kNetworkError,     // resolve, connect, TLS, timeout, dropped connection
+  kInvalidResponse,  // a page that is not the list shape, too large, a cursor loop
+};
+
+/// Polls `GET <url>/api/1/mutexes?limit=N[&cursor=...]` through every page on the given
+/// executor (the control thread), all or nothing: a poll yields a configuration only if every
+/// page arrived and parsed. Backs off exponentially with jitter on errors.
+class UpstreamSource {
+ public:
+  struct Callbacks {
+    std::function<bool(ListPage)> loaded;  // every page, merged; true if the config changed
+    std::function<void()> not_modified;
+    std::function<void(PollOutcome, const std::string&)> failed;
+  };
+
+  struct Error {
+    std::string message;
+  };
+
+  /// Checks the URL and TLS settings (a bad --ca-file fails here).
+  [[nodiscard]] static boost::system::result<std::unique_ptr<UpstreamSource>, Error> create(
+      boost::asio::any_io_executor executor, UpstreamOptions options, Callbacks callbacks,
+      metrics::PollMetrics* metrics);
+  ~UpstreamSource();
+
+  /// Polls now, then keeps polling until stop().
+  void start();
+  void stop();
+
+  /// "upstream:<scheme>://<host>:<port><base>" (never the key).
+  [[nodiscard]] const std::string& name() const noexcept;
+
+  /// The delay before the next poll after `outcome`, the `failures`-th in a row (0 on success),
+  /// with `retry_after` from the server if it sent one. Exposed for tests.
+  [[nodiscard]] static std::chrono::milliseconds next_delay(
+      const UpstreamOptions& options, PollOutcome outcome, unsigned failures,
+      std::chrono::milliseconds retry_after, std::mt19937_64& rng);
+
+ private:
+  struct Impl;
+  explicit UpstreamSource(std::unique_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+[[nodiscard]] std::string_view to_string(PollOutcome outcome) noexcept;
+
+}  // namespace mutex_edge::cache
