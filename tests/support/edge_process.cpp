@@ -73,9 +73,10 @@ std::string read_file(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args, const Env& env)
+ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args, const Env& env,
+                             const std::string& listen)
     : log_path_{unique_path("server-log")} {
-  args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
+  args.insert(args.begin(), {"--listen", listen});
   pid_ = spawn(binary, args, env, log_path_);
   const auto deadline = Clock::now() + std::chrono::seconds{20};
   while (Clock::now() < deadline) {

@@ -17,9 +17,10 @@ inline constexpr const char* kEdgeBinary = MUTEX_EDGE_BINARY;
 /// in the destructor if the test did not.
 class ServerProcess {
  public:
-  /// Starts `<binary> --listen 127.0.0.1:0 <args>` with `env` added to the environment and waits
+  /// Starts `<binary> --listen <listen> <args>` with `env` added to the environment and waits
   /// (bounded) for it to listen.
-  ServerProcess(std::string binary, std::vector<std::string> args, const Env& env = {});
+  ServerProcess(std::string binary, std::vector<std::string> args, const Env& env = {},
+                const std::string& listen = "127.0.0.1:0");
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -43,8 +44,9 @@ class ServerProcess {
 /// The mutex-edge server.
 class EdgeProcess : public ServerProcess {
  public:
-  explicit EdgeProcess(std::vector<std::string> args, const Env& env = {})
-      : ServerProcess(kEdgeBinary, std::move(args), env) {}
+  explicit EdgeProcess(std::vector<std::string> args, const Env& env = {},
+                       const std::string& listen = "127.0.0.1:0")
+      : ServerProcess(kEdgeBinary, std::move(args), env, listen) {}
 };
 
 /// Runs `<binary> <args>` to completion (bounded); returns its exit code and output.
