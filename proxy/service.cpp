@@ -118,8 +118,8 @@ bool Service::apply(cache::ListPage page, const std::string& source_kind,
   rejected_groups_ = rejected_groups;
   spdlog::info("msg=\"config loaded\" version={} groups={} rejected={} source={}", version,
                groups_, rejected_groups_, quote(source));
-  metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   store_.publish(make_state(std::move(snapshot), metrics_));
+  metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   return true;
 }
 

@@ -10,10 +10,11 @@ packages=(
   libsimdjson-dev prometheus-cpp-dev catch2 libssl-dev libspdlog-dev libfmt-dev
   libsqlite3-dev
   clang libclang-rt-14-dev
-  python3 python3-prometheus-client
+  python3 python3-prometheus-client openssl
 )
 # clang builds the ThreadSanitizer pass of the tests (GCC 12's TSan cannot take Asio's fences);
-# python3-prometheus-client parses /metrics in the integration tests.
+# python3-prometheus-client parses /metrics in the integration tests; openssl makes the CA of
+# the HTTPS upstream test.
 
 # The conformance test runs Amplitude's engine on Node.js; a machine that already has
 # node and npm keeps them, a bare one gets Debian's.

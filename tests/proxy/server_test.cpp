@@ -341,7 +341,10 @@ TEST_CASE("the config file is reloaded when it changes, a bad edit keeps the las
   status = parse(parser, client.get("/status").body);
   CHECK_THAT(std::string{status["rejectedGroups"].at(0).get_string().value()},
              Catch::Contains("key \"broken\""));
-  CHECK_THAT(client.get("/metrics").body, Catch::Contains("mutex_edge_config_rejected_groups 1"));
+  CHECK(eventually([&] {  // metrics follow the publication
+    return client.get("/metrics").body.find("mutex_edge_config_rejected_groups 1") !=
+           std::string::npos;
+  }));
 }
 
 TEST_CASE("SIGTERM lets an in-flight request finish, then exits 0", "[proxy][http][shutdown]") {

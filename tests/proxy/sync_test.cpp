@@ -1,0 +1,364 @@
+// Edge sync: mutex-edge polling an upstream (another mutex-edge here; mutex-mgmt in
+// tests/mgmt), persistence and cold start, and HTTPS with a CA made by the test.
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include "cache/serialize.hpp"
+#include "cache/upstream_source.hpp"
+#include "tests/support/edge_process.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace mutex_edge;
+using testing::EdgeProcess;
+using testing::HttpClient;
+using testing::HttpResponse;
+using std::chrono::milliseconds;
+
+namespace {
+
+const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+
+template <typename Predicate>
+bool eventually(Predicate predicate, milliseconds timeout = std::chrono::seconds{10}) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+  return predicate();
+}
+
+std::string upstream_url(const testing::ServerProcess& upstream) {
+  return "http://127.0.0.1:" + std::to_string(upstream.port());
+}
+
+/// The fast-polling flags every sync test uses.
+std::vector<std::string> chained(const std::string& url, std::vector<std::string> more = {}) {
+  std::vector<std::string> args = {"--upstream", url, "--poll-interval", "100ms",
+                                   "--poll-failure-interval", "50ms", "--poll-backoff-max",
+                                   "200ms", "--connect-timeout", "500ms", "--upstream-timeout",
+                                   "1s"};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+/// A metric's value in Prometheus text (the first sample whose line starts with `series`).
+double metric(HttpClient& client, const std::string& series) {
+  const std::string text = client.get("/metrics").body;
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) {
+    return -1;
+  }
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+std::string status_field(HttpClient& client, const char* a, const char* b = nullptr) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element json;
+  const std::string body = client.get("/status").body;
+  if (parser.parse(body).get(json) != simdjson::SUCCESS) {
+    return "";
+  }
+  simdjson::dom::element field = json[a];
+  if (b != nullptr) {
+    field = field[b];
+  }
+  std::string_view text;
+  if (field.get_string().get(text) == simdjson::SUCCESS) {
+    return std::string{text};
+  }
+  return simdjson::to_string(field);
+}
+
+/// `count` valid groups in the list shape (what a config file or a page holds).
+std::string many_groups(int count, int first_percentage = 50) {
+  std::vector<cache::GroupConfig> groups;
+  for (int i = 1; i <= count; ++i) {
+    cache::GroupConfig g;
+    g.id = i;
+    g.key = "g" + std::to_string(i);
+    g.bucketing_key = "device_id";
+    g.bucketing_salt = "salt" + std::to_string(i);
+    g.slots.push_back({"SLOT 1", 1, "slot-1", first_percentage, {i}, {}, {}, {}});
+    if (first_percentage < 100) {
+      g.slots.push_back({"SLOT 2", 2, "slot-2", 100 - first_percentage, {}, {}, {}, {}});
+    }
+    groups.push_back(std::move(g));
+  }
+  return cache::serialize_list(groups);
+}
+
+/// Sends GET /assign in a loop until stopped; counts answers that were not 200.
+class Load {
+ public:
+  explicit Load(std::uint16_t port)
+      : thread_{[this, port] {
+          HttpClient client{port};
+          for (int i = 0; !stop_.load(); ++i) {
+            try {
+              const HttpResponse response = client.get("/assign?device_id=" + std::to_string(i));
+              ++(response.status == 200 ? ok_ : failed_);
+            } catch (const std::exception&) {
+              ++failed_;
+              return;
+            }
+          }
+        }} {}
+  ~Load() { finish(); }
+  void finish() {
+    stop_ = true;
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+  long ok() const { return ok_.load(); }
+  long failed() const { return failed_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<long> ok_{0};
+  std::atomic<long> failed_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("backoff doubles with jitter, honours Retry-After and slows down on 401",
+          "[proxy][sync]") {
+  cache::UpstreamOptions options;
+  options.interval = milliseconds{10000};
+  options.jitter = milliseconds{1000};
+  options.failure_interval = milliseconds{1000};
+  options.backoff_max = milliseconds{60000};
+  std::mt19937_64 rng{7};
+  using cache::PollOutcome;
+  using cache::UpstreamSource;
+  for (int i = 0; i < 200; ++i) {
+    const auto ok = UpstreamSource::next_delay(options, PollOutcome::kUpdated, 0, {}, rng);
+    REQUIRE(ok >= milliseconds{9000});
+    REQUIRE(ok <= milliseconds{11000});
+    for (unsigned failures = 1; failures <= 10; ++failures) {
+      const auto d = UpstreamSource::next_delay(options, PollOutcome::kNetworkError, failures, {}, rng);
+      const auto ceiling = std::min(milliseconds{1000} * (1 << (failures - 1)), options.backoff_max);
+      REQUIRE(d <= ceiling);
+      REQUIRE(d >= ceiling / 2);
+    }
+    REQUIRE(UpstreamSource::next_delay(options, PollOutcome::kRateLimited, 1, milliseconds{30000},
+                                       rng) == milliseconds{30000});
+    REQUIRE(UpstreamSource::next_delay(options, PollOutcome::kAuthError, 1, {}, rng) ==
+            milliseconds{60000});
+  }
+  // Two instances do not poll in step.
+  std::mt19937_64 other{8};
+  CHECK(UpstreamSource::next_delay(options, PollOutcome::kUpdated, 0, {}, rng) !=
+        UpstreamSource::next_delay(options, PollOutcome::kUpdated, 0, {}, other));
+}
+
+TEST_CASE("a chained mutex-edge serves the same answers and polls with 304s",
+          "[proxy][sync][chain]") {
+  EdgeProcess upstream{{"--config-file", kExample}};
+  EdgeProcess edge{chained(upstream_url(upstream))};
+  HttpClient up{upstream.port()};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  for (int i = 0; i < 200; ++i) {
+    const std::string target =
+        "/assign?device_id=d" + std::to_string(i) + "&user_id=u" + std::to_string(i) +
+        (i % 7 == 0 ? "&cohort_ids=beta-testers" : "") + "&gp:company_id=" + std::to_string(i % 13);
+    REQUIRE(client.get(target).body == up.get(target).body);
+  }
+  CHECK(status_field(client, "source") == "upstream:http://127.0.0.1:" + std::to_string(upstream.port()));
+  CHECK(eventually([&] {
+    return metric(client, R"(mutex_edge_upstream_polls_total{outcome="not_modified"})") >= 2;
+  }));
+  CHECK(metric(up, R"(mutex_edge_http_requests_total{code="304",route="/api/1/mutexes"})") >= 2);
+  CHECK(metric(client, "mutex_edge_config_version") == 1);  // 304s swap nothing
+}
+
+TEST_CASE("2,500 groups over three pages arrive complete", "[proxy][sync]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups(2500));
+  EdgeProcess upstream{{"--config-file", file.string()}};
+  EdgeProcess edge{chained(upstream_url(upstream))};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return metric(client, "mutex_edge_config_groups") == 2500; }));
+  HttpClient up{upstream.port()};
+  CHECK(metric(up, R"(mutex_edge_http_requests_total{code="200",route="/api/1/mutexes"})") == 3);
+  CHECK(client.get("/api/1/mutexes/2500").status == 200);
+  CHECK(client.get("/assign?device_id=x&mutex=g1,g1250,g2500").body.find("\"unknown\"") ==
+        std::string::npos);
+}
+
+TEST_CASE("a change upstream reaches /assign within a poll, a bad one keeps the last good",
+          "[proxy][sync]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups(3, 100));
+  EdgeProcess upstream{{"--config-file", file.string(), "--config-reload-interval", "20ms"}};
+  EdgeProcess edge{chained(upstream_url(upstream))};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  CHECK_THAT(client.get("/assign?device_id=x&mutex=g2").body, Catch::Contains("\"reason\":\"all\""));
+
+  dir.write("groups.json", many_groups(4, 50));
+  CHECK(eventually([&] {
+    const std::string body = client.get("/assign?device_id=x&mutex=g2,g4").body;
+    return body.find("\"reason\":\"bucket\"") != std::string::npos &&
+           body.find("unknown") == std::string::npos;
+  }, std::chrono::seconds{5}));
+  CHECK(metric(client, "mutex_edge_config_version") == 2);
+}
+
+TEST_CASE("the upstream dying under load changes nothing for clients", "[proxy][sync][fault]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups(5));
+  auto upstream = std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
+  const std::uint16_t port = upstream->port();
+  EdgeProcess edge{chained(upstream_url(*upstream))};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+
+  Load load{edge.port()};
+  upstream->stop(SIGKILL);
+  CHECK(eventually([&] { return status_field(client, "lastAttempt", "result") == "network_error"; }));
+  CHECK(eventually([&] {
+    return metric(client, R"(mutex_edge_upstream_polls_total{outcome="network_error"})") >= 3;
+  }));
+  CHECK(client.get("/readyz").status == 200);  // no --max-staleness: serving the last good
+  CHECK(metric(client, "mutex_edge_config_groups") == 5);
+
+  // It comes back, with a change: picked up on the next poll.
+  dir.write("groups.json", many_groups(6));
+  upstream = std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()},
+                                           testing::Env{}, "127.0.0.1:" + std::to_string(port));
+  CHECK(eventually([&] { return metric(client, "mutex_edge_config_groups") == 6; }));
+  load.finish();
+  CHECK(load.failed() == 0);
+  CHECK(load.ok() > 100);
+}
+
+TEST_CASE("cold start: persisted config served at once with the upstream down, else 503",
+          "[proxy][sync][persist]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups(4));
+  const auto state = dir.path() / "state";
+  auto upstream = std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
+  const std::string url = upstream_url(*upstream);
+  {
+    EdgeProcess edge{chained(url, {"--state-dir", state.string()})};
+    HttpClient client{edge.port()};
+    REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+    CHECK(edge.stop(SIGTERM) == 0);
+  }
+  upstream->stop(SIGKILL);
+  upstream.reset();
+
+  SECTION("with a persisted copy") {
+    EdgeProcess edge{chained(url, {"--state-dir", state.string(), "--max-staleness", "1h"})};
+    HttpClient client{edge.port()};
+    const HttpResponse answer = client.get("/assign?device_id=x&mutex=g4");
+    CHECK(answer.status == 200);
+    CHECK(client.get("/readyz").status == 200);
+    CHECK_THAT(status_field(client, "source"), Catch::StartsWith("persisted:upstream:"));
+    CHECK(eventually([&] { return status_field(client, "lastAttempt", "result") == "network_error"; }));
+    CHECK(client.get("/assign?device_id=x&mutex=g4").status == 200);
+  }
+  SECTION("without one") {
+    EdgeProcess edge{chained(url, {"--state-dir", (dir.path() / "empty").string()})};
+    HttpClient client{edge.port()};
+    const HttpResponse answer = client.get("/assign?device_id=x");
+    CHECK(answer.status == 503);
+    CHECK_THAT(answer.body, Catch::Contains("not_ready"));
+    CHECK(client.get("/readyz").status == 503);
+    CHECK(client.get("/healthz").status == 200);
+  }
+}
+
+TEST_CASE("a stale config turns /readyz to 503 while /assign keeps answering",
+          "[proxy][sync][persist]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups(2));
+  auto upstream = std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
+  EdgeProcess edge{chained(upstream_url(*upstream), {"--max-staleness", "500ms"})};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  upstream->stop(SIGKILL);
+  CHECK(eventually([&] { return client.get("/readyz").status == 503; }));
+  CHECK(client.get("/assign?device_id=x").status == 200);
+  CHECK(metric(client, "mutex_edge_config_age_seconds") > 0.5);
+}
+
+TEST_CASE("HTTPS upstream: trusted with --ca-file, refused with a clear error without",
+          "[proxy][sync][tls]") {
+  testing::TempDir dir;
+  const auto d = dir.path().string();
+  // A CA and a server certificate for localhost and 127.0.0.1, signed by it.
+  const std::string make_certs =
+      "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca "
+      "-keyout ca.key -out ca.pem 2>/dev/null && "
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key "
+      "-out server.csr 2>/dev/null && "
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf && "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile ext.cnf -out server.pem 2>/dev/null";
+  REQUIRE(std::system(make_certs.c_str()) == 0);
+  const auto body = dir.write("list.json", many_groups(3));
+  testing::ServerProcess tls{MUTEX_EDGE_TESTS_DIR "/support/tls_upstream.py",
+                             {"--cert", d + "/server.pem", "--key", d + "/server.key", "--body",
+                              body.string()}};
+  const std::string url = "https://localhost:" + std::to_string(tls.port());
+
+  SECTION("with --ca-file") {
+    EdgeProcess edge{chained(url, {"--ca-file", d + "/ca.pem"})};
+    HttpClient client{edge.port()};
+    CHECK(eventually([&] { return metric(client, "mutex_edge_config_groups") == 3; }));
+    CHECK(client.get("/assign?device_id=x&mutex=g1").status == 200);
+  }
+  SECTION("without it") {
+    EdgeProcess edge{chained(url)};
+    HttpClient client{edge.port()};
+    CHECK(eventually([&] { return status_field(client, "lastAttempt", "result") == "network_error"; }));
+    CHECK_THAT(status_field(client, "lastAttempt", "error"),
+               Catch::Contains("TLS handshake") && Catch::Contains("certificate verify failed") &&
+                   Catch::Contains("--ca-file"));
+    CHECK(client.get("/assign?device_id=x").status == 503);
+  }
+  SECTION("a bad --ca-file fails at start") {
+    auto result = testing::run_edge({"--upstream", url, "--ca-file", d + "/nope.pem"});
+    CHECK(result.code == 1);
+    CHECK_THAT(result.output, Catch::Contains("--ca-file"));
+  }
+}
+
+TEST_CASE("the API key never shows in logs, /status or metrics", "[proxy][sync]") {
+  EdgeProcess upstream{{"--config-file", kExample}};
+  EdgeProcess edge{chained(upstream_url(upstream), {"--log-level", "debug"}),
+                   {{"MUTEX_EDGE_API_KEY", "s3cr3t-management-key"}}};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  CHECK(client.get("/status").body.find("s3cr3t") == std::string::npos);
+  CHECK(client.get("/metrics").body.find("s3cr3t") == std::string::npos);
+  CHECK(edge.log().find("s3cr3t") == std::string::npos);
+  auto help = testing::run_edge({"--help"});
+  CHECK_THAT(help.output, Catch::Contains("MUTEX_EDGE_API_KEY"));
+  CHECK(help.output.find("--api-key") == std::string::npos);  // never a flag that shows in ps
+}
+
+TEST_CASE("bad upstream settings fail at start with one clear line", "[proxy][sync][cli]") {
+  CHECK_THAT(testing::run_edge({"--upstream", "ftp://x"}).output, Catch::Contains("http or https"));
+  CHECK_THAT(testing::run_edge({"--upstream", "not a url"}).output, Catch::Contains("--upstream"));
+  CHECK_THAT(testing::run_edge({"--upstream", "http://x", "--config-file", kExample}).output,
+             Catch::Contains("not both"));
+  CHECK_THAT(testing::run_edge({"--config-file", kExample, "--state-dir", "/tmp/x"}).output,
+             Catch::Contains("needs --upstream"));
+  CHECK(testing::run_edge({"--upstream", "http://x", "--poll-interval", "5"}).code == 2);
+}
