@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <ctime>
 #include <chrono>
 #include <memory_resource>
 #include <optional>
@@ -51,6 +52,21 @@ void append_number(std::string& out, std::uint64_t n) {
   out.append(buf, end);
 }
 
+/// The Date header's value, formatted once per second per thread.
+std::string_view http_date() {
+  thread_local std::time_t cached = 0;
+  thread_local std::array<char, 40> text{};
+  thread_local std::size_t length = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached) {
+    cached = now;
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    length = std::strftime(text.data(), text.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  }
+  return {text.data(), length};
+}
+
 /// The status line and headers for `response`.
 void write_head(std::string& head, const Response& response, bool close) {
   head.clear();
@@ -58,7 +74,9 @@ void write_head(std::string& head, const Response& response, bool close) {
   append_number(head, static_cast<std::uint64_t>(response.status));
   head += ' ';
   head += http::obsolete_reason(static_cast<http::status>(response.status));
-  head += "\r\nServer: mutex-edge\r\n";
+  head += "\r\nServer: mutex-edge\r\nDate: ";
+  head += http_date();
+  head += "\r\n";
   if (response.status != 304) {
     head += "Content-Type: ";
     head += response.content_type;

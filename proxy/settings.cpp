@@ -49,7 +49,8 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
               upstream_timeout = "10s";
 
   po::options_description options{"Options (each also read from MUTEX_EDGE_<NAME>, e.g. "
-                                  "MUTEX_EDGE_CONFIG_FILE; a flag wins over the variable)"};
+                                  "MUTEX_EDGE_CONFIG_FILE; a flag wins over the variable)",
+                                  100, 50};
   auto add = options.add_options();
   add("help,h", "print this help and exit");
   add("listen", po::value(&listen)->value_name("HOST:PORT"),
