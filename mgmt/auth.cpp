@@ -1,0 +1,82 @@
+#include "mgmt/auth.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace mutex_edge::mgmt {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ApiKeys::Digest ApiKeys::digest(std::string_view key) {
+  Digest out{};
+  unsigned int size = 0;
+  if (EVP_Digest(key.data(), key.size(), out.data(), &size, EVP_sha256(), nullptr) != 1 ||
+      size != out.size()) {
+    throw std::runtime_error("SHA-256 is not available from OpenSSL");
+  }
+  return out;
+}
+
+ApiKeys ApiKeys::parse(std::string_view list) {
+  ApiKeys keys;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    const std::string_view key = trim(list.substr(0, comma));
+    if (!key.empty()) {
+      keys.digests_.push_back(digest(key));
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    list.remove_prefix(comma + 1);
+  }
+  return keys;
+}
+
+AuthResult ApiKeys::check(std::string_view authorization) const {
+  authorization = trim(authorization);
+  const std::size_t space = authorization.find(' ');
+  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "bearer")) {
+    return AuthResult::kMissing;
+  }
+  const std::string_view key = trim(authorization.substr(space + 1));
+  if (key.empty()) {
+    return AuthResult::kMissing;
+  }
+  const Digest presented = digest(key);
+  // Every configured key is compared, whatever matched before: no early exit.
+  int matched = 0;
+  for (const Digest& expected : digests_) {
+    matched |= static_cast<int>(CRYPTO_memcmp(expected.data(), presented.data(), presented.size()) == 0);
+  }
+  return matched != 0 ? AuthResult::kOk : AuthResult::kInvalid;
+}
+
+}  // namespace mutex_edge::mgmt

@@ -1,0 +1,158 @@
+// mutex-mgmt: a local Experiment Management API (the mutex group endpoints), backed by SQLite.
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cache/log.hpp"
+#include "mgmt/api.hpp"
+#include "mgmt/auth.hpp"
+#include "mgmt/faults.hpp"
+#include "mgmt/seed.hpp"
+#include "mgmt/server.hpp"
+#include "mgmt/settings.hpp"
+#include "mgmt/store.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+using namespace mutex_edge;
+using cache::quote;
+
+std::string describe_faults(const mgmt::FaultSettings& f) {
+  if (!f.any()) {
+    return "off";
+  }
+  return "latency_ms:" + std::to_string(f.latency.count()) +
+         ",500:" + std::to_string(f.error_500_percent) +
+         "%,429:" + std::to_string(f.error_429_percent) + "%,truncate:" +
+         std::to_string(f.truncate_percent) + "%,drop:" + std::to_string(f.drop_percent) +
+         "%,seed:" + std::to_string(f.seed);
+}
+
+int serve(const mgmt::Settings& settings, const mgmt::ApiKeys& keys) {
+  // Read the seed first: an unusable file stops the start even when the database has groups.
+  std::vector<cache::GroupConfig> seed;
+  if (!settings.seed_path.empty()) {
+    auto loaded = mgmt::load_seed(settings.seed_path, settings.max_seed_bytes);
+    if (!loaded) {
+      std::cerr << "mutex-mgmt: " << loaded.error() << '\n';
+      return 1;
+    }
+    seed = std::move(*loaded);
+  }
+  auto opened = mgmt::Store::open(settings.db_path);
+  if (!opened) {
+    std::cerr << "mutex-mgmt: " << opened.error() << '\n';
+    return 1;
+  }
+  mgmt::Store& store = **opened;
+  auto groups = store.size();
+  if (!groups) {
+    std::cerr << "mutex-mgmt: " << groups.error().message << '\n';
+    return 1;
+  }
+  spdlog::info("msg=\"starting\" db={} groups={} data_version={} auth={} keys={} faults={}",
+               quote(settings.db_path), *groups, store.data_version(),
+               settings.insecure_no_auth ? "off" : "bearer", keys.size(),
+               describe_faults(settings.faults));
+  if (settings.insecure_no_auth) {
+    spdlog::warn(
+        "msg=\"INSECURE: --insecure-no-auth is set, every request is served without checking "
+        "its API key; use it for local demos only\"");
+  }
+  if (!settings.seed_path.empty()) {
+    auto seeded = store.seed_if_empty(seed);
+    if (!seeded) {
+      std::cerr << "mutex-mgmt: " << seeded.error().message << '\n';
+      return 1;
+    }
+    if (*seeded != 0) {
+      spdlog::info("msg=\"seeded\" file={} groups={} data_version={}", quote(settings.seed_path),
+                   *seeded, store.data_version());
+    } else {
+      spdlog::info("msg=\"seed skipped: the database already holds groups\" file={}",
+                   quote(settings.seed_path));
+    }
+  }
+
+  mgmt::FaultInjector faults{settings.faults};
+  mgmt::Api::Options options;
+  options.require_auth = !settings.insecure_no_auth;
+  options.fallback_host = settings.listen_host + ":" + std::to_string(settings.listen_port);
+  mgmt::Api api{store, keys, options};
+
+  net::io_context ioc{static_cast<int>(settings.threads)};
+  mgmt::Server server{settings, api, faults, store, ioc};
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "mutex-mgmt: " << e.what() << '\n';
+    return 1;
+  }
+  spdlog::info("msg=\"listening\" address={}:{} threads={}", settings.listen_host, server.port(),
+               settings.threads);
+
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("msg=\"shutting down: draining connections\" signal={} grace_ms={}", signal,
+                 settings.shutdown_grace.count());
+    server.drain([&ioc] { ioc.stop(); });
+    // A second signal stops at once.
+    signals.async_wait([&ioc](boost::system::error_code second, int) {
+      if (!second) {
+        ioc.stop();
+      }
+    });
+  });
+
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < settings.threads; ++i) {
+    threads.emplace_back([&ioc] { ioc.run(); });
+  }
+  ioc.run();
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  spdlog::info("msg=\"stopped\" data_version={}", store.data_version());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  try {
+    auto parsed = mgmt::parse_settings(argc, argv);
+    if (!parsed) {
+      std::cerr << "mutex-mgmt: " << parsed.error().message << '\n';
+      return 2;
+    }
+    if (!parsed->settings) {
+      std::cout << parsed->help;
+      return 0;
+    }
+    const mgmt::Settings& settings = *parsed->settings;
+    const char* env_keys = std::getenv("MUTEX_MGMT_API_KEYS");
+    const mgmt::ApiKeys keys = mgmt::ApiKeys::parse(env_keys == nullptr ? "" : env_keys);
+    if (keys.empty() && !settings.insecure_no_auth) {
+      std::cerr << "mutex-mgmt: MUTEX_MGMT_API_KEYS is unset or empty: set it to one or more "
+                   "comma-separated API keys, or pass --insecure-no-auth for a local demo\n";
+      return 2;
+    }
+    cache::setup_logging(settings.log_level);
+    return serve(settings, keys);
+  } catch (const std::exception& e) {
+    std::cerr << "mutex-mgmt: " << e.what() << '\n';
+    return 1;
+  }
+}

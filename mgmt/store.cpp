@@ -1,0 +1,444 @@
+#include "mgmt/store.hpp"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "cache/config_parser.hpp"
+#include "cache/json_writer.hpp"
+#include "cache/log.hpp"
+#include "cache/serialize.hpp"
+
+namespace mutex_edge::mgmt {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('data_version', 0);
+CREATE TABLE IF NOT EXISTS groups (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS groups_live ON groups (id) WHERE archived = 0;
+)sql";
+
+std::string to_json(const cache::GroupConfig& group) {
+  std::string out;
+  cache::JsonWriter writer{out};
+  cache::write_group(writer, group);
+  return out;
+}
+
+std::string column_text(sqlite3_stmt* stmt, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  const int bytes = sqlite3_column_bytes(stmt, column);
+  return text == nullptr ? std::string{} : std::string{text, static_cast<std::size_t>(bytes)};
+}
+
+}  // namespace
+
+/// A prepared statement, reset and unbound after every use (`Use`).
+class Store::Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  class Use {
+   public:
+    explicit Use(Statement& statement) : stmt_{statement.stmt_} {}
+    ~Use() {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+
+    Use& bind(int i, std::int64_t value) {
+      ok_ = ok_ && sqlite3_bind_int64(stmt_, i, value) == SQLITE_OK;
+      return *this;
+    }
+    Use& bind(int i, const std::string& text) {
+      ok_ = ok_ && sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()),
+                                     SQLITE_STATIC) == SQLITE_OK;
+      return *this;
+    }
+    /// SQLITE_ROW, SQLITE_DONE, or an error code.
+    int step() { return ok_ ? sqlite3_step(stmt_) : SQLITE_MISUSE; }
+    [[nodiscard]] sqlite3_stmt* get() const noexcept { return stmt_; }
+
+   private:
+    sqlite3_stmt* stmt_;
+    bool ok_ = true;
+  };
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+/// BEGIN IMMEDIATE (the write lock up front) ... COMMIT; rolled back unless committed.
+class Store::Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_{db} {
+    begun_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  ~Transaction() {
+    if (begun_) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  [[nodiscard]] bool begun() const noexcept { return begun_; }
+  /// With synchronous=FULL in WAL mode, a successful COMMIT has synced the WAL to disk.
+  bool commit() {
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return false;
+    }
+    begun_ = false;
+    return true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool begun_ = false;
+};
+
+boost::system::result<std::unique_ptr<Store>, std::string> Store::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string message = "cannot open database " + path + ": " +
+                          (db != nullptr ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return message;
+  }
+  auto fail = [&](const std::string& what) {
+    std::string message = "cannot use database " + path + ": " + what + ": " + sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return message;
+  };
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 5000);
+
+  // WAL needs no lock for readers, and with synchronous=FULL every commit syncs the WAL: a
+  // kill -9 (or a power cut) at any moment loses no acknowledged write.
+  std::string mode;
+  {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, nullptr) != SQLITE_OK) {
+      return fail("setting the WAL journal");
+    }
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      mode = column_text(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  if (mode != "wal") {
+    return fail("the WAL journal is not available (journal_mode " + mode + ")");
+  }
+  if (sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("setting synchronous=FULL");
+  }
+
+  int schema = 0;
+  {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) != SQLITE_OK) {
+      return fail("reading the schema version");
+    }
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      schema = sqlite3_column_int(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  if (schema > kSchemaVersion) {
+    sqlite3_close(db);
+    return "cannot use database " + path + ": it has schema version " + std::to_string(schema) +
+           ", written by a newer mutex-mgmt (this one knows version " +
+           std::to_string(kSchemaVersion) + ")";
+  }
+  const std::string setup = std::string{"BEGIN IMMEDIATE;"} + kSchema + "PRAGMA user_version = " +
+                            std::to_string(kSchemaVersion) + "; COMMIT;";
+  if (sqlite3_exec(db, setup.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string message = fail("creating the schema");
+    return message;
+  }
+
+  std::unique_ptr<Store> store;
+  try {
+    store.reset(new Store{db});
+  } catch (const std::exception& e) {
+    sqlite3_close(db);
+    return "cannot use database " + path + ": preparing statements: " + e.what();
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = 'data_version'", -1, &stmt,
+                         nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    store->version_.store(static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  return store;
+}
+
+Store::Store(sqlite3* db) : db_{db} {
+  count_ = std::make_unique<Statement>(db_, "SELECT COUNT(*) FROM groups");
+  list_ = std::make_unique<Statement>(
+      db_, "SELECT id, body FROM groups WHERE archived = 0 AND id > ?1 ORDER BY id LIMIT ?2");
+  get_ = std::make_unique<Statement>(db_, "SELECT body, archived FROM groups WHERE id = ?1");
+  max_id_ = std::make_unique<Statement>(db_, "SELECT COALESCE(MAX(id), 0) FROM groups");
+  key_owner_ = std::make_unique<Statement>(db_, "SELECT id FROM groups WHERE key = ?1");
+  insert_ = std::make_unique<Statement>(
+      db_, "INSERT INTO groups (id, key, archived, body) VALUES (?1, ?2, 0, ?3)");
+  update_ = std::make_unique<Statement>(
+      db_, "UPDATE groups SET body = ?2, archived = ?3 WHERE id = ?1");
+  bump_ = std::make_unique<Statement>(
+      db_, "UPDATE meta SET value = value + 1 WHERE name = 'data_version' RETURNING value");
+}
+
+Store::~Store() {
+  // Statements first: a connection with live statements does not close.
+  count_.reset();
+  list_.reset();
+  get_.reset();
+  max_id_.reset();
+  key_owner_.reset();
+  insert_.reset();
+  update_.reset();
+  bump_.reset();
+  sqlite3_close(db_);
+}
+
+ApiError Store::failure(const char* what) const {
+  std::string message = std::string{"the database failed while "} + what + ": " +
+                        sqlite3_errmsg(db_);
+  spdlog::error("msg=\"database error\" error={}", cache::quote(message));
+  return ApiError{500, "storage_error", std::move(message)};
+}
+
+bool Store::key_taken(const std::string& key, std::int64_t& owner) {
+  Statement::Use use{*key_owner_};
+  use.bind(1, key);
+  if (use.step() == SQLITE_ROW) {
+    owner = sqlite3_column_int64(use.get(), 0);
+    return true;
+  }
+  return false;
+}
+
+StoreResult<std::uint64_t> Store::bump_version() {
+  Statement::Use use{*bump_};
+  if (use.step() != SQLITE_ROW) {
+    return failure("counting the change");
+  }
+  return static_cast<std::uint64_t>(sqlite3_column_int64(use.get(), 0));
+}
+
+StoreResult<std::size_t> Store::size() {
+  std::lock_guard lock{mutex_};
+  Statement::Use use{*count_};
+  if (use.step() != SQLITE_ROW) {
+    return failure("counting groups");
+  }
+  return static_cast<std::size_t>(sqlite3_column_int64(use.get(), 0));
+}
+
+StoreResult<std::size_t> Store::seed_if_empty(const std::vector<cache::GroupConfig>& groups) {
+  std::lock_guard lock{mutex_};
+  Transaction tx{db_};
+  if (!tx.begun()) {
+    return failure("starting the seed");
+  }
+  {
+    Statement::Use use{*count_};
+    if (use.step() != SQLITE_ROW) {
+      return failure("counting groups");
+    }
+    if (sqlite3_column_int64(use.get(), 0) != 0) {
+      return std::size_t{0};
+    }
+  }
+  for (const cache::GroupConfig& group : groups) {
+    const std::string body = to_json(group);
+    Statement::Use use{*insert_};
+    use.bind(1, group.id).bind(2, group.key).bind(3, body);
+    if (use.step() != SQLITE_DONE) {
+      return failure(("seeding group " + std::to_string(group.id)).c_str());
+    }
+  }
+  auto version = bump_version();
+  if (!version) {
+    return version.error();
+  }
+  if (!tx.commit()) {
+    return failure("committing the seed");
+  }
+  version_.store(*version, std::memory_order_release);
+  return groups.size();
+}
+
+StoreResult<Store::Page> Store::list(std::int64_t after, std::size_t limit) {
+  std::lock_guard lock{mutex_};
+  Page page;
+  page.groups.reserve(limit);
+  Statement::Use use{*list_};
+  // One more than asked: whether it exists says whether a next page does.
+  use.bind(1, after).bind(2, static_cast<std::int64_t>(limit) + 1);
+  std::int64_t last = after;
+  int rc = SQLITE_OK;
+  while ((rc = use.step()) == SQLITE_ROW) {
+    if (page.groups.size() == limit) {
+      page.next_after = last;
+      break;
+    }
+    last = sqlite3_column_int64(use.get(), 0);
+    page.groups.push_back(column_text(use.get(), 1));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    return failure("listing groups");
+  }
+  return page;
+}
+
+StoreResult<std::string> Store::get(std::int64_t id) {
+  std::lock_guard lock{mutex_};
+  Statement::Use use{*get_};
+  use.bind(1, id);
+  const int rc = use.step();
+  if (rc == SQLITE_DONE) {
+    return ApiError{404, "not_found", "there is no mutex group with id " + std::to_string(id)};
+  }
+  if (rc != SQLITE_ROW) {
+    return failure("reading a group");
+  }
+  if (sqlite3_column_int(use.get(), 1) != 0) {
+    return ApiError{404, "not_found", "mutex group " + std::to_string(id) + " is archived"};
+  }
+  return column_text(use.get(), 0);
+}
+
+StoreResult<std::string> Store::create(cache::GroupConfig& group, bool key_given) {
+  std::lock_guard lock{mutex_};
+  Transaction tx{db_};
+  if (!tx.begun()) {
+    return failure("starting a write");
+  }
+  std::int64_t id = 0;
+  {
+    Statement::Use use{*max_id_};
+    if (use.step() != SQLITE_ROW) {
+      return failure("choosing an id");
+    }
+    id = sqlite3_column_int64(use.get(), 0) + 1;
+  }
+  std::int64_t owner = 0;
+  if (key_given) {
+    if (key_taken(group.key, owner)) {
+      return ApiError{409, "duplicate_key",
+                      "key \"" + group.key + "\" is already used by mutex group " +
+                          std::to_string(owner) + "; keys are unique (archived groups keep theirs)"};
+    }
+  } else if (key_taken(group.key, owner)) {
+    const std::string base = group.key + "-" + std::to_string(id);
+    group.key = base;
+    // `base` is taken only if a client chose it as a key; a few more tries settle that.
+    for (int n = 2; key_taken(group.key, owner) && n < 1000; ++n) {
+      group.key = base + "-" + std::to_string(n);
+    }
+  }
+  group.id = id;
+  std::string body = to_json(group);
+  {
+    Statement::Use use{*insert_};
+    use.bind(1, id).bind(2, group.key).bind(3, body);
+    if (use.step() != SQLITE_DONE) {
+      return failure("inserting a group");
+    }
+  }
+  auto version = bump_version();
+  if (!version) {
+    return version.error();
+  }
+  if (!tx.commit()) {
+    return failure("committing a new group");
+  }
+  version_.store(*version, std::memory_order_release);
+  return body;
+}
+
+StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) {
+  std::lock_guard lock{mutex_};
+  Transaction tx{db_};
+  if (!tx.begun()) {
+    return failure("starting a write");
+  }
+  std::string body;
+  bool archived = false;
+  {
+    Statement::Use use{*get_};
+    use.bind(1, id);
+    const int rc = use.step();
+    if (rc == SQLITE_DONE) {
+      return ApiError{404, "not_found", "there is no mutex group with id " + std::to_string(id)};
+    }
+    if (rc != SQLITE_ROW) {
+      return failure("reading a group");
+    }
+    body = column_text(use.get(), 0);
+    archived = sqlite3_column_int(use.get(), 1) != 0;
+  }
+  cache::ParseOptions options;
+  options.require_full_allocation = true;
+  auto parsed = cache::parse_group(body, options);
+  if (!parsed) {
+    const std::string why = parsed.error().empty() ? "" : parsed.error().front().to_string();
+    spdlog::error("msg=\"stored group unreadable\" id={} error={}", id, cache::quote(why));
+    return ApiError{500, "storage_error",
+                    "stored mutex group " + std::to_string(id) + " cannot be read: " + why};
+  }
+  cache::GroupConfig group = std::move(*parsed);
+  const cache::GroupConfig before = group;
+  const bool was_archived = archived;
+  if (auto refused = mutate(group, archived)) {
+    return *refused;
+  }
+  if (group == before && archived == was_archived) {
+    return body;  // nothing changed: no write, the data version stays
+  }
+  group.id = id;
+  body = to_json(group);
+  {
+    Statement::Use use{*update_};
+    use.bind(1, id).bind(2, body).bind(3, std::int64_t{archived ? 1 : 0});
+    if (use.step() != SQLITE_DONE) {
+      return failure("updating a group");
+    }
+  }
+  auto version = bump_version();
+  if (!version) {
+    return version.error();
+  }
+  if (!tx.commit()) {
+    return failure("committing an edit");
+  }
+  version_.store(*version, std::memory_order_release);
+  return body;
+}
+
+}  // namespace mutex_edge::mgmt

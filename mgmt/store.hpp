@@ -1,0 +1,87 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/system/result.hpp>
+
+#include "cache/model.hpp"
+#include "mgmt/api_error.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mutex_edge::mgmt {
+
+template <typename T>
+using StoreResult = boost::system::result<T, ApiError>;
+
+/// The groups, in one SQLite file: WAL journal, synchronous=FULL, every write one transaction
+/// that is committed (and so on disk) before the caller answers. A group is kept as the JSON
+/// cache::write_group makes, beside indexed id, key and archived columns; edits read it back
+/// with cache::parse_group. A data version, stored too, grows by one with every change.
+///
+/// Thread-safe: one connection, one mutex. A failing database gives a 500 `storage_error`.
+class Store {
+ public:
+  /// Opens or creates the database. The error is one line naming the file and the cause.
+  [[nodiscard]] static boost::system::result<std::unique_ptr<Store>, std::string> open(
+      const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  [[nodiscard]] std::uint64_t data_version() const noexcept {
+    return version_.load(std::memory_order_acquire);
+  }
+
+  /// Groups held, archived ones included.
+  [[nodiscard]] StoreResult<std::size_t> size();
+
+  /// Inserts `groups` (ids, keys and salts as given) when the database holds no group at all;
+  /// returns how many were inserted (0 when it was not empty).
+  [[nodiscard]] StoreResult<std::size_t> seed_if_empty(const std::vector<cache::GroupConfig>& groups);
+
+  /// Up to `limit` groups that are not archived, with ids above `after`, in id order (JSON).
+  struct Page {
+    std::vector<std::string> groups;
+    std::optional<std::int64_t> next_after;  // set when more groups follow
+  };
+  [[nodiscard]] StoreResult<Page> list(std::int64_t after, std::size_t limit);
+
+  /// One group's JSON; 404 when there is none or it is archived.
+  [[nodiscard]] StoreResult<std::string> get(std::int64_t id);
+
+  /// Stores a new group under the next id. `key_given`: `group.key` must be free (409
+  /// otherwise); else `group.key` is a base made unique (`base`, then `base-<id>`).
+  /// `group` gets its id and key. Returns the stored JSON.
+  [[nodiscard]] StoreResult<std::string> create(cache::GroupConfig& group, bool key_given);
+
+  /// Reads a group, lets `mutate` change it and its archived flag (or refuse with an error),
+  /// and stores the result if anything changed. 404 when there is no such group. Returns the
+  /// group's JSON as stored.
+  using Mutation = std::function<std::optional<ApiError>(cache::GroupConfig& group, bool& archived)>;
+  [[nodiscard]] StoreResult<std::string> update(std::int64_t id, const Mutation& mutate);
+
+ private:
+  class Statement;
+  class Transaction;
+
+  explicit Store(sqlite3* db);
+  [[nodiscard]] ApiError failure(const char* what) const;
+  [[nodiscard]] bool key_taken(const std::string& key, std::int64_t& owner);
+  [[nodiscard]] StoreResult<std::uint64_t> bump_version();
+
+  sqlite3* db_;
+  std::mutex mutex_;
+  std::atomic<std::uint64_t> version_{0};
+  std::unique_ptr<Statement> count_, list_, get_, max_id_, key_owner_, insert_, update_, bump_;
+};
+
+}  // namespace mutex_edge::mgmt
