@@ -11,6 +11,7 @@ namespace mutex_edge::testing {
 using Env = std::vector<std::pair<std::string, std::string>>;
 
 inline constexpr const char* kEdgeBinary = MUTEX_EDGE_BINARY;
+inline constexpr const char* kMgmtBinary = MUTEX_MGMT_BINARY;
 
 /// One of our server binaries started on an ephemeral loopback port, its log in a temp file.
 /// It must log `msg="listening" address=127.0.0.1:<port>` once it listens. Stops it (SIGKILL)
@@ -47,6 +48,14 @@ class EdgeProcess : public ServerProcess {
   explicit EdgeProcess(std::vector<std::string> args, const Env& env = {},
                        const std::string& listen = "127.0.0.1:0")
       : ServerProcess(kEdgeBinary, std::move(args), env, listen) {}
+};
+
+/// The mutex-mgmt server (the local Management API).
+class MgmtProcess : public ServerProcess {
+ public:
+  explicit MgmtProcess(std::vector<std::string> args, const Env& env = {},
+                       const std::string& listen = "127.0.0.1:0")
+      : ServerProcess(kMgmtBinary, std::move(args), env, listen) {}
 };
 
 /// Runs `<binary> <args>` to completion (bounded); returns its exit code and output.

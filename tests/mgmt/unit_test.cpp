@@ -1,0 +1,189 @@
+// Unit tests of mgmt/'s pure parts: keys, salts, API keys, request decoding, settings, seeds,
+// fault shares.
+#include <cctype>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "mgmt/auth.hpp"
+#include "mgmt/faults.hpp"
+#include "mgmt/keys.hpp"
+#include "mgmt/request_json.hpp"
+#include "mgmt/seed.hpp"
+#include "mgmt/settings.hpp"
+#include "tests/support/edge_process.hpp"
+
+using namespace mutex_edge;
+using namespace mutex_edge::mgmt;
+
+TEST_CASE("keys are slugs of the name", "[mgmt][unit]") {
+  CHECK(slugify("Checkout Page!") == "checkout-page");
+  CHECK(slugify("  --Hello__World--  ") == "hello-world");
+  CHECK(slugify("A/B test 2024") == "a-b-test-2024");
+  CHECK(slugify("") == "mutex");
+  CHECK(slugify("\xe6\x97\xa5\xe6\x9c\xac") == "mutex");
+  const std::string long_slug = slugify(std::string(100, 'a') + " b");
+  CHECK(long_slug.size() == kMaxSlugBytes);
+  CHECK(slugify(std::string(63, 'a') + " bcd") == std::string(63, 'a'));  // no trailing '-'
+}
+
+TEST_CASE("salts are 8 alphanumerics from the whole alphabet", "[mgmt][unit]") {
+  std::set<std::string> salts;
+  std::set<char> seen;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string salt = random_alphanumeric(8);
+    REQUIRE(salt.size() == 8);
+    for (char c : salt) {
+      REQUIRE(std::isalnum(static_cast<unsigned char>(c)) != 0);
+      seen.insert(c);
+    }
+    salts.insert(salt);
+  }
+  CHECK(salts.size() == 2000);
+  CHECK(seen.size() == 62);
+}
+
+TEST_CASE("API keys are a comma separated list checked as Bearer tokens by digest", "[mgmt][unit][auth]") {
+  const ApiKeys keys = ApiKeys::parse(" alpha , ,beta,");
+  CHECK(keys.size() == 2);
+  CHECK(keys.check("Bearer alpha") == AuthResult::kOk);
+  CHECK(keys.check("bearer   beta ") == AuthResult::kOk);
+  CHECK(keys.check("BEARER beta") == AuthResult::kOk);
+  CHECK(keys.check("Bearer gamma") == AuthResult::kInvalid);
+  CHECK(keys.check("Bearer alph") == AuthResult::kInvalid);
+  CHECK(keys.check("Bearer alphaa") == AuthResult::kInvalid);
+  CHECK(keys.check("") == AuthResult::kMissing);
+  CHECK(keys.check("Bearer") == AuthResult::kMissing);
+  CHECK(keys.check("Bearer   ") == AuthResult::kMissing);
+  CHECK(keys.check("Basic alpha") == AuthResult::kMissing);
+  CHECK(ApiKeys::parse("").empty());
+  CHECK(ApiKeys::parse(" , ").empty());
+  CHECK(ApiKeys{}.check("Bearer x") == AuthResult::kInvalid);
+}
+
+TEST_CASE("create bodies decode with slot defaults and ids as numbers or strings", "[mgmt][unit]") {
+  const cache::ConfigLimits limits;
+  auto decoded = decode_create(
+      R"({"projectId":"5","name":"n","slots":[{"percentage":30,"experiments":["7",8]},{"percentage":70,"cohorts":["c"]}],"other":1})",
+      limits);
+  REQUIRE(decoded.has_value());
+  const cache::GroupConfig& group = decoded->group;
+  CHECK(group.project_id == 5);
+  CHECK(group.key.empty());
+  CHECK(group.bucketing_salt.empty());
+  REQUIRE(group.slots.size() == 2);
+  CHECK(group.slots[0].index == 1);
+  CHECK(group.slots[0].name == "SLOT 1");
+  CHECK(group.slots[0].variant_key == "slot-1");
+  CHECK(group.slots[0].experiments == std::vector<std::int64_t>{7, 8});
+  CHECK(group.slots[1].index == 2);
+  CHECK(group.slots[1].cohorts == std::vector<std::string>{"c"});
+
+  cache::ConfigLimits small;
+  small.max_list_items = 2;
+  small.max_string_bytes = 4;
+  auto too_many = decode_create(
+      R"({"projectId":1,"name":"n","slots":[{"percentage":100,"holdouts":[1,2,3]}]})", small);
+  REQUIRE_FALSE(too_many.has_value());
+  CHECK(too_many.error().code == "too_many_items");
+  auto too_long = decode_create(R"({"projectId":1,"name":"abcde","slots":[]})", small);
+  REQUIRE_FALSE(too_long.has_value());
+  CHECK(too_long.error().code == "value_too_long");
+
+  auto edit = decode_group_edit(R"({"archive":true,"name":5})", limits);
+  REQUIRE(edit.has_value());
+  CHECK(edit->archive == true);
+  CHECK_FALSE(edit->name.has_value());
+  auto slot = decode_slot_edit(R"({"experiments":null,"individuals":["a"]})", limits);
+  REQUIRE(slot.has_value());
+  CHECK(slot->experiments == std::vector<std::int64_t>{});
+  CHECK(slot->individuals == std::vector<std::string>{"a"});
+  CHECK_FALSE(slot->holdouts.has_value());
+
+  CHECK(parse_id("12") == 12);
+  CHECK_FALSE(parse_id("").has_value());
+  CHECK_FALSE(parse_id("-1").has_value());
+  CHECK_FALSE(parse_id("+1").has_value());
+  CHECK_FALSE(parse_id("1x").has_value());
+  CHECK_FALSE(parse_id("99999999999999999999").has_value());
+}
+
+TEST_CASE("settings come from flags and MUTEX_MGMT variables with flags first", "[mgmt][unit]") {
+  ::setenv("MUTEX_MGMT_FAULT_LATENCY", "250ms", 1);
+  ::setenv("MUTEX_MGMT_THREADS", "3", 1);
+  ::setenv("MUTEX_MGMT_API_KEYS", "never-a-setting", 1);
+  const char* argv[] = {"mutex-mgmt", "--db", "x.sqlite3", "--threads", "4",
+                        "--fault-drop-percent", "5", "--insecure-no-auth"};
+  auto parsed = parse_settings(8, argv);
+  ::unsetenv("MUTEX_MGMT_FAULT_LATENCY");
+  ::unsetenv("MUTEX_MGMT_THREADS");
+  ::unsetenv("MUTEX_MGMT_API_KEYS");
+  REQUIRE(parsed.has_value());
+  REQUIRE(parsed->settings.has_value());
+  const Settings& s = *parsed->settings;
+  CHECK(s.db_path == "x.sqlite3");
+  CHECK(s.threads == 4);
+  CHECK(s.faults.latency == std::chrono::milliseconds{250});
+  CHECK(s.faults.drop_percent == 5);
+  CHECK(s.insecure_no_auth);
+  CHECK(s.listen_port == 9090);
+}
+
+TEST_CASE("fault draws give each flag its share reproducibly", "[mgmt][unit][faults]") {
+  FaultSettings settings;
+  settings.drop_percent = 10;
+  settings.error_500_percent = 20;
+  settings.error_429_percent = 30;
+  settings.truncate_percent = 40;
+  settings.seed = 3;
+  FaultInjector injector{settings};
+  FaultInjector twin{settings};
+  std::map<Fault, int> counts;
+  for (int i = 0; i < 20000; ++i) {
+    const Fault f = injector.draw();
+    REQUIRE(f == twin.draw());
+    ++counts[f];
+  }
+  CHECK(counts[Fault::kNone] == 0);
+  CHECK(counts[Fault::kDrop] == Approx(2000).epsilon(0.1));
+  CHECK(counts[Fault::kError500] == Approx(4000).epsilon(0.1));
+  CHECK(counts[Fault::kError429] == Approx(6000).epsilon(0.1));
+  CHECK(counts[Fault::kTruncate] == Approx(8000).epsilon(0.1));
+  CHECK(FaultInjector{FaultSettings{}}.draw() == Fault::kNone);
+}
+
+TEST_CASE("seeds fill in ids after the highest and unique keys and salts", "[mgmt][unit][seed]") {
+  testing::TempDir dir;
+  const auto path = dir.write("seed.json", R"({"mutexes":[
+    {"name":"Same name","slots":[{"index":1,"percentage":100}]},
+    {"id":"40","key":"same-name","bucketingSalt":"keepme","bucketingKey":"user_id","slots":[{"index":1,"percentage":100}]},
+    {"id":null,"key":null,"name":"Same name","slots":[{"index":1,"percentage":50},{"index":2,"percentage":50}]}
+  ]})");
+  auto seeded = load_seed(path.string(), 1 << 20);
+  INFO((seeded ? std::string{} : seeded.error()));
+  REQUIRE(seeded.has_value());
+  REQUIRE(seeded->size() == 3);
+  CHECK((*seeded)[0].id == 41);
+  CHECK((*seeded)[1].id == 40);
+  CHECK((*seeded)[2].id == 42);
+  CHECK((*seeded)[0].key == "same-name-2");
+  CHECK((*seeded)[1].key == "same-name");
+  CHECK((*seeded)[2].key == "same-name-3");
+  CHECK((*seeded)[0].bucketing_key == "amplitude_id");
+  CHECK((*seeded)[0].bucketing_salt.size() == 8);
+  CHECK((*seeded)[1].bucketing_salt == "keepme");
+  CHECK((*seeded)[1].bucketing_key == "user_id");
+  CHECK((*seeded)[2].evaluation_mode == "remote");
+
+  const auto dup = dir.write("dup.json", R"({"mutexes":[
+    {"id":1,"key":"a","slots":[{"index":1,"percentage":100}]},
+    {"id":1,"key":"b","slots":[{"index":1,"percentage":100}]}]})");
+  auto refused = load_seed(dup.string(), 1 << 20);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().find("id 1 is used by more than one group") != std::string::npos);
+  auto missing = load_seed((dir.path() / "none.json").string(), 1 << 20);
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().find("none.json") != std::string::npos);
+}
