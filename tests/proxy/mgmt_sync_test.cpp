@@ -11,6 +11,7 @@
 #include <simdjson.h>
 
 #include "cache/serialize.hpp"
+#include "tests/support/checks.hpp"
 #include "tests/support/edge_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -18,7 +19,11 @@ using namespace mutex_edge;
 using testing::EdgeProcess;
 using testing::HttpClient;
 using testing::HttpResponse;
+using testing::Load;
 using testing::MgmtProcess;
+using testing::eventually;
+using testing::metric;
+using testing::status_field;
 using std::chrono::milliseconds;
 
 namespace {
@@ -30,43 +35,12 @@ testing::Env mgmt_env() { return {{"MUTEX_MGMT_API_KEYS", kKey}}; }
 testing::Env edge_env(const std::string& key = kKey) { return {{"MUTEX_EDGE_API_KEY", key}}; }
 Headers auth() { return {{"Authorization", std::string{"Bearer "} + kKey}, {"Content-Type", "application/json"}}; }
 
-template <typename Predicate>
-bool eventually(Predicate predicate, milliseconds timeout = std::chrono::seconds{10}) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds{20});
-  }
-  return predicate();
-}
-
 /// Fast polling of mutex-mgmt on `port`.
 std::vector<std::string> chained(std::uint16_t port, const std::string& interval = "100ms",
                                  const std::string& backoff_max = "200ms") {
   return {"--upstream", "http://127.0.0.1:" + std::to_string(port), "--poll-interval", interval,
           "--poll-failure-interval", "50ms", "--poll-backoff-max", backoff_max,
           "--connect-timeout", "500ms", "--upstream-timeout", "500ms"};
-}
-
-double metric(HttpClient& client, const std::string& series) {
-  const std::string text = client.get("/metrics").body;
-  const auto at = text.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 2));
-}
-
-std::string last_attempt(HttpClient& client, const char* field) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element json;
-  if (parser.parse(client.get("/status").body).get(json) != simdjson::SUCCESS) {
-    return {};
-  }
-  std::string_view text;
-  if (json["lastAttempt"][field].get_string().get(text) != simdjson::SUCCESS) {
-    return {};
-  }
-  return std::string{text};
 }
 
 std::string assign(HttpClient& client, const std::string& query) {
@@ -91,37 +65,6 @@ std::string seed_groups(int count) {
   }
   return cache::serialize_list(groups);
 }
-
-/// GET /assign in a loop until stopped; counts answers that were not 200.
-class Load {
- public:
-  explicit Load(std::uint16_t port)
-      : thread_{[this, port] {
-          HttpClient client{port};
-          for (int i = 0; !stop_.load(); ++i) {
-            try {
-              ++(client.get("/assign?device_id=" + std::to_string(i)).status == 200 ? ok_ : failed_);
-            } catch (const std::exception&) {
-              ++failed_;
-              return;
-            }
-          }
-        }} {}
-  ~Load() { finish(); }
-  void finish() {
-    stop_ = true;
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-  long ok() const { return ok_.load(); }
-  long failed() const { return failed_.load(); }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<long> ok_{0}, failed_{0};
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -225,8 +168,8 @@ TEST_CASE("every upstream fault leaves /assign answering from the last good snap
     watched = wrong_key_client.get();
   }
 
-  CHECK(eventually([&] { return last_attempt(*watched, "result") == fault.outcome; }));
-  CHECK_THAT(last_attempt(*watched, "error"), Catch::Contains(fault.error));
+  CHECK(eventually([&] { return status_field(*watched, "lastAttempt", "result") == fault.outcome; }));
+  CHECK_THAT(status_field(*watched, "lastAttempt", "error"), Catch::Contains(fault.error));
   CHECK(metric(*watched, "mutex_edge_upstream_polls_total{outcome=\"" + fault.outcome + "\"}") >= 1);
 
   if (fault.outcome == "rate_limited") {

@@ -11,6 +11,7 @@
 
 #include "cache/config_file.hpp"
 #include "cache/snapshot.hpp"
+#include "tests/support/checks.hpp"
 #include "tests/support/edge_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -18,6 +19,7 @@ using namespace mutex_edge;
 using testing::EdgeProcess;
 using testing::HttpClient;
 using testing::HttpResponse;
+using testing::eventually;
 
 namespace {
 
@@ -53,18 +55,6 @@ std::string config_with(int percent_first, const std::string& key = "live") {
          R"(","bucketingKey":"device_id","bucketingSalt":"s4lt","slots":[)"
          R"({"index":1,"percentage":)" + std::to_string(percent_first) +
          R"(},{"index":2,"percentage":)" + std::to_string(100 - percent_first) + "}]}]}";
-}
-
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
-  return predicate();
 }
 
 struct Server {

@@ -13,6 +13,7 @@
 
 #include "cache/serialize.hpp"
 #include "cache/upstream_source.hpp"
+#include "tests/support/checks.hpp"
 #include "tests/support/edge_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -20,23 +21,15 @@ using namespace mutex_edge;
 using testing::EdgeProcess;
 using testing::HttpClient;
 using testing::HttpResponse;
+using testing::Load;
+using testing::eventually;
+using testing::metric;
+using testing::status_field;
 using std::chrono::milliseconds;
 
 namespace {
 
 const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
-
-template <typename Predicate>
-bool eventually(Predicate predicate, milliseconds timeout = std::chrono::seconds{10}) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds{20});
-  }
-  return predicate();
-}
 
 std::string upstream_url(const testing::ServerProcess& upstream) {
   return "http://127.0.0.1:" + std::to_string(upstream.port());
@@ -50,34 +43,6 @@ std::vector<std::string> chained(const std::string& url, std::vector<std::string
                                    "1s"};
   args.insert(args.end(), more.begin(), more.end());
   return args;
-}
-
-/// A metric's value in Prometheus text (the first sample whose line starts with `series`).
-double metric(HttpClient& client, const std::string& series) {
-  const std::string text = client.get("/metrics").body;
-  const auto at = text.find("\n" + series + " ");
-  if (at == std::string::npos) {
-    return -1;
-  }
-  return std::stod(text.substr(at + series.size() + 2));
-}
-
-std::string status_field(HttpClient& client, const char* a, const char* b = nullptr) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element json;
-  const std::string body = client.get("/status").body;
-  if (parser.parse(body).get(json) != simdjson::SUCCESS) {
-    return "";
-  }
-  simdjson::dom::element field = json[a];
-  if (b != nullptr) {
-    field = field[b];
-  }
-  std::string_view text;
-  if (field.get_string().get(text) == simdjson::SUCCESS) {
-    return std::string{text};
-  }
-  return simdjson::to_string(field);
 }
 
 /// `count` valid groups in the list shape (what a config file or a page holds).
@@ -97,39 +62,6 @@ std::string many_groups(int count, int first_percentage = 50) {
   }
   return cache::serialize_list(groups);
 }
-
-/// Sends GET /assign in a loop until stopped; counts answers that were not 200.
-class Load {
- public:
-  explicit Load(std::uint16_t port)
-      : thread_{[this, port] {
-          HttpClient client{port};
-          for (int i = 0; !stop_.load(); ++i) {
-            try {
-              const HttpResponse response = client.get("/assign?device_id=" + std::to_string(i));
-              ++(response.status == 200 ? ok_ : failed_);
-            } catch (const std::exception&) {
-              ++failed_;
-              return;
-            }
-          }
-        }} {}
-  ~Load() { finish(); }
-  void finish() {
-    stop_ = true;
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-  long ok() const { return ok_.load(); }
-  long failed() const { return failed_.load(); }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<long> ok_{0};
-  std::atomic<long> failed_{0};
-  std::thread thread_;
-};
 
 }  // namespace
 

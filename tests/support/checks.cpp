@@ -1,0 +1,53 @@
+#include "tests/support/checks.hpp"
+
+#include <simdjson.h>
+
+namespace mutex_edge::testing {
+
+double metric(HttpClient& client, const std::string& series) {
+  const std::string text = client.get("/metrics").body;
+  const auto at = text.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 2));
+}
+
+std::string status_field(HttpClient& client, const char* name, const char* field) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element json;
+  if (parser.parse(client.get("/status").body).get(json) != simdjson::SUCCESS) {
+    return {};
+  }
+  simdjson::dom::element value = json[name];
+  if (field != nullptr) {
+    value = value[field];
+  }
+  std::string_view text;
+  if (value.get_string().get(text) == simdjson::SUCCESS) {
+    return std::string{text};
+  }
+  return simdjson::to_string(value);
+}
+
+Load::Load(std::uint16_t port)
+    : thread_{[this, port] {
+        HttpClient client{port};
+        for (int i = 0; !stop_.load(); ++i) {
+          try {
+            const HttpResponse response = client.get("/assign?device_id=" + std::to_string(i));
+            ++(response.status == 200 ? ok_ : failed_);
+          } catch (const std::exception&) {
+            ++failed_;  // the connection broke: that counts, and ends the load
+            return;
+          }
+        }
+      }} {}
+
+Load::~Load() { finish(); }
+
+void Load::finish() {
+  stop_ = true;
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+}  // namespace mutex_edge::testing

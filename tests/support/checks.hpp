@@ -1,0 +1,54 @@
+#pragma once
+// Waiting and reading helpers shared by the tests that run our servers.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+
+namespace mutex_edge::testing {
+
+/// Polls `predicate` until it holds or `timeout` passes; returns its last answer.
+template <typename Predicate>
+bool eventually(Predicate predicate,
+                std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return predicate();
+}
+
+/// The value of the sample `series` (name and labels, as printed) in the server's /metrics,
+/// or -1 when there is none.
+double metric(HttpClient& client, const std::string& series);
+
+/// A string field of the server's /status (`object.field` with `field` given), or "".
+std::string status_field(HttpClient& client, const char* name, const char* field = nullptr);
+
+/// Sends GET /assign with changing users on its own connection until finish(); counts answers.
+class Load {
+ public:
+  explicit Load(std::uint16_t port);
+  ~Load();
+  Load(const Load&) = delete;
+  Load& operator=(const Load&) = delete;
+
+  void finish();
+  [[nodiscard]] long ok() const { return ok_.load(); }
+  [[nodiscard]] long failed() const { return failed_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<long> ok_{0};
+  std::atomic<long> failed_{0};
+  std::thread thread_;
+};
+
+}  // namespace mutex_edge::testing
