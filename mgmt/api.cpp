@@ -90,11 +90,13 @@ ApiError invalid_group(const cache::ConfigError& e, const cache::GroupConfig& gr
   return ApiError{400, std::move(code), e.field.empty() ? e.message : e.field + ": " + e.message};
 }
 
-std::optional<ApiError> validate(const cache::GroupConfig& group,
-                                 const cache::ConfigLimits& limits) {
+/// `full_allocation`: percentages must sum to exactly 100 (create). Edits cannot change
+/// percentages, so they keep a seeded group's unallocated share.
+std::optional<ApiError> validate(const cache::GroupConfig& group, const cache::ConfigLimits& limits,
+                                 bool full_allocation) {
   cache::ParseOptions options;
   options.limits = limits;
-  options.require_full_allocation = true;
+  options.require_full_allocation = full_allocation;
   auto errors = cache::validate_group(group, options);
   if (errors.empty()) {
     return std::nullopt;
@@ -311,7 +313,7 @@ void Api::create(const Request& request, Response& response) {
   if (!key_given) {
     group.key = slugify(group.name);
   }
-  if (auto invalid = validate(group, options_.limits)) {
+  if (auto invalid = validate(group, options_.limits, true)) {
     return error(response, *invalid);
   }
   auto stored = store_.create(group, key_given);
@@ -357,7 +359,7 @@ void Api::edit(std::int64_t id, const Request& request, Response& response) {
     if (edit.description) {
       group.description = *edit.description;
     }
-    return validate(group, options_.limits);
+    return validate(group, options_.limits, false);
   });
   if (!stored) {
     return error(response, stored.error());
@@ -407,7 +409,7 @@ void Api::edit_slot(std::int64_t id, std::string_view slot_text, const Request& 
     if (edit.cohorts) {
       slot->cohorts = *edit.cohorts;
     }
-    return validate(group, options_.limits);
+    return validate(group, options_.limits, false);
   });
   if (!stored) {
     return error(response, stored.error());

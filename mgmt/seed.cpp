@@ -116,8 +116,10 @@ boost::system::result<std::vector<cache::GroupConfig>, std::string> load_seed(
   }
   writer.end_array().end_object();
 
+  // A seed is served state in the list shape, like a config file: a group may leave a share
+  // unallocated (design.md section 2). Only create demands exactly 100.
   cache::ParseOptions options;
-  options.require_full_allocation = true;
+  options.require_full_allocation = false;
   options.limits.max_document_bytes = std::max(max_bytes, rewritten.size());
   auto page = cache::parse_list_page(rewritten, options);
   if (!page) {

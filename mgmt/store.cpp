@@ -403,9 +403,8 @@ StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) 
     body = column_text(use.get(), 0);
     archived = sqlite3_column_int(use.get(), 1) != 0;
   }
-  cache::ParseOptions options;
-  options.require_full_allocation = true;
-  auto parsed = cache::parse_group(body, options);
+  // As stored: a seeded group may leave a share unallocated.
+  auto parsed = cache::parse_group(body);
   if (!parsed) {
     const std::string why = parsed.error().empty() ? "" : parsed.error().front().to_string();
     spdlog::error("msg=\"stored group unreadable\" id={} error={}", id, cache::quote(why));

@@ -217,7 +217,7 @@ TEST_CASE("bad flags and unusable files and missing keys stop the start with one
   const auto bad_json = dir.write("bad.json", "{\"mutexes\": [");
   const auto bad_split = dir.write(
       "split.json",
-      R"({"mutexes":[{"id":1,"key":"k","slots":[{"index":1,"percentage":30},{"index":2,"percentage":30}]}]})");
+      R"({"mutexes":[{"id":1,"key":"k","slots":[{"index":1,"percentage":70},{"index":2,"percentage":40}]}]})");
   const auto dup_keys = dir.write(
       "dups.json",
       R"({"mutexes":[{"key":"k","slots":[{"index":1,"percentage":100}]},{"key":"k","slots":[{"index":1,"percentage":100}]}]})");
@@ -236,7 +236,7 @@ TEST_CASE("bad flags and unusable files and missing keys stop the start with one
       {{"--db", db}, {{"MUTEX_MGMT_API_KEYS", "k"}, {"MUTEX_MGMT_THREADS", "0"}}, 2, "--threads"},
       {{"--db", db, "--seed", "/nonexistent/seed.json"}, keys_env(), 1, "/nonexistent/seed.json"},
       {{"--db", db, "--seed", bad_json.string()}, keys_env(), 1, "not valid JSON"},
-      {{"--db", db, "--seed", bad_split.string()}, keys_env(), 1, "sum to 60"},
+      {{"--db", db, "--seed", bad_split.string()}, keys_env(), 1, "sum to 110"},
       {{"--db", db, "--seed", dup_keys.string()}, keys_env(), 1, "\"k\" is used by more than one"},
       {{"--db", "/nonexistent/dir/state.sqlite3"}, keys_env(), 1, "/nonexistent/dir/state.sqlite3"},
       {{"--db", not_db.string()}, keys_env(), 1, "not a database"},
@@ -281,4 +281,73 @@ TEST_CASE("insecure-no-auth serves without keys and says so loudly", "[mgmt][cli
   HttpClient client{from_env.port()};
   CHECK(client.get("/api/1/mutexes", {}).status == 200);
   CHECK(std::filesystem::exists(dir.path() / "env.sqlite3"));
+}
+
+TEST_CASE("concurrent clients create and edit and read without losing a write",
+          "[mgmt][storage][concurrency]") {
+  Mgmt m{{"--threads", "4"}};
+  const std::int64_t shared = m.create("Shared");
+  constexpr int kClients = 4;
+  constexpr int kEach = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      try {
+        HttpClient client{m.server.port()};
+        for (int i = 0; i < kEach; ++i) {
+          const std::string name = "client " + std::to_string(c) + " group " + std::to_string(i);
+          // Same names from every client: the server must still make unique keys.
+          const HttpResponse created =
+              client.request("POST", "/api/1/mutexes", group_body("Same name"), json_auth());
+          const HttpResponse edited =
+              client.request("PATCH", "/api/1/mutexes/" + std::to_string(shared) + "/slots/1",
+                             R"({"individuals":[")" + name + R"("]})", json_auth());
+          const HttpResponse read = client.get("/api/1/mutexes?limit=7", auth());
+          failures += created.status == 200 && edited.status == 200 && read.status == 200 ? 0 : 1;
+        }
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : clients) {
+    t.join();
+  }
+  CHECK(failures == 0);
+  const std::vector<std::int64_t> ids = list_ids(m.client, 13);
+  CHECK(ids.size() == 1 + kClients * kEach);
+  std::set<std::string> keys;
+  for (std::int64_t id : ids) {
+    keys.insert(str(Json{m.get("/api/1/mutexes/" + std::to_string(id)).body}["key"]));
+  }
+  CHECK(keys.size() == ids.size());
+  // One version step per write: the first create, then a create and a slot edit per round.
+  CHECK(m.get("/api/1/mutexes").header("x-data-version") ==
+        std::to_string(1 + 2 * kClients * kEach));
+}
+
+TEST_CASE("the example config seeds as is and its unallocated group stays editable",
+          "[mgmt][storage][seed]") {
+  const std::string example = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+  Mgmt m{{"--seed", example}};
+  const std::vector<std::int64_t> ids = list_ids(m.client);
+  REQUIRE_FALSE(ids.empty());
+  CHECK(ids.front() == 101);
+  // "pricing" (id 102) leaves 25% unallocated, as served configs may; create would refuse it.
+  Json pricing{m.get("/api/1/mutexes/102").body};
+  CHECK(str(pricing["key"]) == "pricing");
+  CHECK(str(pricing["bucketingSalt"]) == "Zq7PxL2m");
+  HttpResponse r = m.patch("/api/1/mutexes/102", R"({"name":"Pricing page, renamed"})");
+  INFO(r.body);
+  CHECK(r.status == 200);
+  r = m.patch("/api/1/mutexes/102/slots/3", R"({"experiments":[1,2]})");
+  CHECK(r.status == 200);
+  Json edited{m.get("/api/1/mutexes/102").body};
+  CHECK(str(edited["name"]) == "Pricing page, renamed");
+  int sum = 0;
+  for (simdjson::dom::element slot : edited["slots"].get_array()) {
+    sum += static_cast<int>(num(slot["percentage"]));
+  }
+  CHECK(sum == 75);
 }
