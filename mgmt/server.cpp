@@ -406,11 +406,32 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
-    shared_->open.fetch_add(1, std::memory_order_relaxed);
-    auto session = std::make_shared<Session>(std::move(socket), shared_);
-    shared_->track(session);
-    session->run();
+    if (shared_->open.fetch_add(1, std::memory_order_relaxed) >= shared_->settings.max_connections) {
+      shared_->open.fetch_sub(1, std::memory_order_relaxed);
+      reject(std::move(socket));
+    } else {
+      auto session = std::make_shared<Session>(std::move(socket), shared_);
+      shared_->track(session);
+      session->run();
+    }
     do_accept();
+  }
+
+  /// Over --max-connections: a 503 and close, written without holding up the acceptor.
+  static void reject(tcp::socket socket) {
+    static const std::string kBusy = [] {
+      const std::string body =
+          R"({"error":{"code":"too_many_connections","message":"the server is at --max-connections"}})";
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: mutex-mgmt\r\n"
+             "Content-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    }();
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, std::size_t) {
+      beast::error_code ec;
+      s->shutdown(tcp::socket::shutdown_both, ec);
+      s->close(ec);
+    });
   }
 
   std::shared_ptr<detail::ServerState> shared_;

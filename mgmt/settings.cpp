@@ -61,7 +61,8 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
                                                                     const char* const* argv) {
   Settings s;
   std::string listen = "127.0.0.1:9090", insecure = "false";
-  std::string threads = "2", max_header = "8192", max_body = "1048576", max_seed = "67108864";
+  std::string threads = "2", max_header = "8192", max_body = "1048576", max_seed = "67108864",
+              max_connections = "1000";
   std::string idle = "60s", read = "10s", grace = "10s";
   std::string latency = "0", p500 = "0", p429 = "0", retry_after = "1", truncate = "0",
               drop = "0", fault_seed = "0";
@@ -89,6 +90,8 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
       "largest request body; beyond it 413 (default 1048576)");
   add("max-seed-bytes", po::value(&max_seed)->value_name("BYTES"),
       "largest seed file (default 67108864)");
+  add("max-connections", po::value(&max_connections)->value_name("N"),
+      "most client connections open at once; more are answered 503 and closed (default 1000)");
   add("idle-timeout", po::value(&idle)->value_name("DURATION"),
       "close a connection that starts no request for this long (default 60s)");
   add("read-timeout", po::value(&read)->value_name("DURATION"),
@@ -181,7 +184,8 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
        {SizeFlag{"threads", threads, s.threads, 1, 64},
         SizeFlag{"max-header-bytes", max_header, s.max_header_bytes, 256, 1024 * 1024},
         SizeFlag{"max-body-bytes", max_body, s.max_body_bytes, 1024, 256 * 1024 * 1024},
-        SizeFlag{"max-seed-bytes", max_seed, s.max_seed_bytes, 1024, std::size_t{1} << 32}}) {
+        SizeFlag{"max-seed-bytes", max_seed, s.max_seed_bytes, 1024, std::size_t{1} << 32},
+        SizeFlag{"max-connections", max_connections, s.max_connections, 1, 1000000}}) {
     if (!parse_int(f.text, f.out) || f.out < f.min || f.out > f.max) {
       return SettingsError{std::string{"--"} + f.name + ": expected an integer from " +
                            std::to_string(f.min) + " to " + std::to_string(f.max) + ", got '" +

@@ -44,6 +44,7 @@ struct Settings {
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_seed_bytes = 64 * 1024 * 1024;
+  std::size_t max_connections = 1000;
   Duration idle_timeout = std::chrono::seconds{60};
   Duration read_timeout = std::chrono::seconds{10};
   Duration shutdown_grace = std::chrono::seconds{10};

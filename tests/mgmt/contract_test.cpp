@@ -574,3 +574,15 @@ TEST_CASE("the documentation examples work as written", "[mgmt][contract][doc]")
   CHECK(strings(slots.at(1).value()["individuals"]) ==
         std::vector<std::string>{"x@amplitude.com", "y@amplitude.com", "abcde-12345"});
 }
+
+TEST_CASE("connections beyond the max-connections flag get 503", "[mgmt][contract]") {
+  Mgmt m{{"--max-connections", "2", "--threads", "1"}};
+  HttpClient second{m.server.port()};
+  REQUIRE(m.get("/api/1/mutexes").status == 200);
+  REQUIRE(second.get("/healthz", {}).status == 200);
+  HttpClient third{m.server.port()};
+  const HttpResponse refused = third.read_response();
+  CHECK(refused.status == 503);
+  CHECK(error_code(refused) == "too_many_connections");
+  CHECK(m.get("/api/1/mutexes").status == 200);
+}
