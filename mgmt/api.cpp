@@ -116,12 +116,7 @@ Api::Api(Store& store, const ApiKeys& keys, Options options)
     : store_{store}, keys_{keys}, options_{std::move(options)} {}
 
 void Api::error(Response& response, int status, std::string_view code, std::string_view message) {
-  response.status = status;
-  response.body.clear();
-  cache::JsonWriter writer{response.body};
-  writer.begin_object().key("error").begin_object();
-  writer.key("code").value(code).key("message").value(message);
-  writer.end_object().end_object();
+  http::error(response, status, code, message);
 }
 
 Route Api::handle(const Request& request, Response& response) {
@@ -136,7 +131,7 @@ Route Api::handle(const Request& request, Response& response) {
     if (request.method == Method::kGet) {
       response.body = R"({"status":"ok"})";
     } else {
-      response.allow = "GET";
+      response.header("Allow", "GET");
       error(response, 405, "method_not_allowed", "use GET on /healthz");
     }
     return Route::kHealth;
@@ -171,7 +166,7 @@ Route Api::handle(const Request& request, Response& response) {
   if (options_.require_auth) {
     const AuthResult auth = keys_.check(request.authorization);
     if (auth != AuthResult::kOk) {
-      response.www_authenticate = true;
+      response.header("WWW-Authenticate", "Bearer realm=\"mutex-mgmt\"");
       error(response, 401, "unauthorized",
             auth == AuthResult::kMissing
                 ? "send the management API key as Authorization: Bearer <management-api-key>"
@@ -181,7 +176,7 @@ Route Api::handle(const Request& request, Response& response) {
   }
 
   auto method_not_allowed = [&](std::string_view allow) {
-    response.allow = allow;
+    response.header("Allow", allow);
     error(response, 405, "method_not_allowed",
           "use " + std::string{allow} + " on " + std::string{path});
     return Route::kUnknown;

@@ -5,40 +5,16 @@
 #include <string_view>
 
 #include "cache/model.hpp"
+#include "http/server.hpp"
 #include "mgmt/api_error.hpp"
 #include "mgmt/auth.hpp"
 #include "mgmt/store.hpp"
 
 namespace mutex_edge::mgmt {
 
-enum class Method : unsigned char { kGet, kPost, kPatch, kOther };
-
-/// A complete request as the API needs it (views into the session's buffers).
-struct Request {
-  Method method = Method::kOther;
-  std::string_view target;
-  std::string_view content_type;
-  std::string_view authorization;
-  std::string_view host;
-  std::string_view body;
-};
-
-/// A response to write; the session adds Content-Length and the data version.
-struct Response {
-  int status = 200;
-  std::string body;
-  std::string_view allow;        // 405
-  bool www_authenticate = false;  // 401
-  unsigned retry_after = 0;      // 429 (0: no header)
-
-  void reset() {
-    status = 200;
-    body.clear();
-    allow = {};
-    www_authenticate = false;
-    retry_after = 0;
-  }
-};
+using http::Method;
+using http::Request;
+using http::Response;
 
 /// What a request was, for fault injection and logs.
 enum class Route : unsigned char { kList, kGet, kCreate, kEdit, kEditSlot, kHealth, kUnknown };

@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
-#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -88,8 +87,24 @@ int serve(const mgmt::Settings& settings, const mgmt::ApiKeys& keys) {
   options.fallback_host = settings.listen_host + ":" + std::to_string(settings.listen_port);
   mgmt::Api api{store, keys, options};
 
-  net::io_context ioc{static_cast<int>(settings.threads)};
-  mgmt::Server server{settings, api, faults, store, ioc};
+  // The control thread accepts connections and handles signals; --threads workers answer.
+  net::io_context control{1};
+  http::Options server_options;
+  server_options.listen_host = settings.listen_host;
+  server_options.listen_port = settings.listen_port;
+  server_options.threads = settings.threads;
+  server_options.server_name = "mutex-mgmt";
+  server_options.max_header_bytes = settings.max_header_bytes;
+  server_options.max_body_bytes = settings.max_body_bytes;
+  server_options.max_connections = settings.max_connections;
+  server_options.idle_timeout = settings.idle_timeout;
+  server_options.read_timeout = settings.read_timeout;
+  server_options.shutdown_grace = settings.shutdown_grace;
+  http::Server server{server_options,
+                      [&](std::size_t) {
+                        return std::make_unique<mgmt::ApiHandler>(api, faults, store);
+                      },
+                      control};
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -99,30 +114,24 @@ int serve(const mgmt::Settings& settings, const mgmt::ApiKeys& keys) {
   spdlog::info("msg=\"listening\" address={}:{} threads={}", settings.listen_host, server.port(),
                settings.threads);
 
-  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  net::signal_set signals{control, SIGINT, SIGTERM};
   signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) {
       return;
     }
     spdlog::info("msg=\"shutting down: draining connections\" signal={} grace_ms={}", signal,
                  settings.shutdown_grace.count());
-    server.drain([&ioc] { ioc.stop(); });
+    server.drain([&control] { control.stop(); });
     // A second signal stops at once.
-    signals.async_wait([&ioc](boost::system::error_code second, int) {
+    signals.async_wait([&control](boost::system::error_code second, int) {
       if (!second) {
-        ioc.stop();
+        control.stop();
       }
     });
   });
 
-  std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < settings.threads; ++i) {
-    threads.emplace_back([&ioc] { ioc.run(); });
-  }
-  ioc.run();
-  for (std::thread& t : threads) {
-    t.join();
-  }
+  control.run();
+  server.stop();
   spdlog::info("msg=\"stopped\" data_version={}", store.data_version());
   return 0;
 }

@@ -1,47 +1,32 @@
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <memory>
+#include <chrono>
 
-#include <boost/asio/io_context.hpp>
-
+#include "http/server.hpp"
 #include "mgmt/api.hpp"
 #include "mgmt/faults.hpp"
-#include "mgmt/settings.hpp"
 #include "mgmt/store.hpp"
 
 namespace mutex_edge::mgmt {
 
-namespace detail {
-struct ServerState;
-}  // namespace detail
-
-/// The HTTP/1.1 server: one io_context run by --threads threads, a strand per connection.
-/// Requests are read with per-message parsers under header and body limits, answered by the
-/// Api, and read endpoints get the injected faults (delays on an Asio timer, never a sleep).
-class Server {
+/// The Api as the HTTP server's per-worker handler. Adds the data version to every answer and,
+/// on the read endpoints, the injected upstream faults: a delay (on the server's timer, never a
+/// sleep), a 500, a 429 with Retry-After, a body cut in half, or a dropped connection.
+class ApiHandler : public http::Handler {
  public:
-  Server(const Settings& settings, Api& api, FaultInjector& faults, Store& store,
-         boost::asio::io_context& ioc);
-  ~Server();
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
+  ApiHandler(Api& api, FaultInjector& faults, Store& store)
+      : api_{api}, faults_{faults}, store_{store} {}
 
-  /// Binds and listens. Throws std::runtime_error with a one-line message when it cannot.
-  void start();
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-
-  /// Graceful stop: no new connections, idle ones closed, in-flight requests answered (their
-  /// connections then close); `done` runs when none is left or --shutdown-grace has passed.
-  void drain(std::function<void()> done);
+  void handle(const Request& request, Response& response) override;
+  void finished(const Response& response, std::chrono::steady_clock::duration took,
+                bool handled) override;
 
  private:
-  class Listener;
-
-  std::shared_ptr<detail::ServerState> shared_;
-  std::shared_ptr<Listener> listener_;
-  std::uint16_t port_ = 0;
+  Api& api_;
+  FaultInjector& faults_;
+  Store& store_;
+  Route route_ = Route::kUnknown;
+  Fault fault_ = Fault::kNone;
 };
 
 }  // namespace mutex_edge::mgmt

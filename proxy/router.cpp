@@ -70,29 +70,17 @@ Router::Router(Service& service, metrics::ProxyMetrics& metrics, const Settings&
       reader_{service.store()},
       decoder_{request_limits(settings)} {}
 
-void Router::error(Response& response, int status, std::string_view code,
-                   std::string_view message) {
-  response.status = status;
-  response.content_type = "application/json";
-  response.body.clear();
-  cache::JsonWriter writer{response.body};
-  writer.begin_object().key("error").begin_object();
-  writer.key("code").value(code).key("message").value(message);
-  writer.end_object().end_object();
-}
-
 const ServingState* Router::state_or_503(Response& response) {
   current_ = reader_.get();
   if (current_ == nullptr) {
-    error(response, 503, "not_ready", "no valid configuration has been loaded yet");
+    http::error(response, 503, "not_ready", "no valid configuration has been loaded yet");
     return nullptr;
   }
-  response.version = current_->snapshot->version();
+  response.header("X-Config-Version", current_->snapshot->version());
   return current_;
 }
 
 metrics::Route Router::handle(const Request& request, Response& response) {
-  response.reset();
   const std::string_view target = request.target;
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -103,8 +91,8 @@ metrics::Route Router::handle(const Request& request, Response& response) {
     if (request.method == allowed) {
       return true;
     }
-    response.allow = allow;
-    error(response, 405, "method_not_allowed",
+    response.header("Allow", allow);
+    http::error(response, 405, "method_not_allowed",
           std::string{"use "} + std::string{allow} + " on " + std::string{path});
     return false;
   };
@@ -116,8 +104,8 @@ metrics::Route Router::handle(const Request& request, Response& response) {
     } else if (request.method == Method::kPost) {
       assign_post(request, response, false);
     } else {
-      response.allow = "GET, POST";
-      error(response, 405, "method_not_allowed", "use GET or POST on /assign");
+      response.header("Allow", "GET, POST");
+      http::error(response, 405, "method_not_allowed", "use GET or POST on /assign");
     }
     return Route::kAssign;
   }
@@ -151,7 +139,7 @@ metrics::Route Router::handle(const Request& request, Response& response) {
       if (service_.ready()) {
         response.body = R"({"ready":true})";
       } else {
-        error(response, 503, "not_ready",
+        http::error(response, 503, "not_ready",
               service_.draining()         ? "shutting down"
               : !service_.has_snapshot()  ? "no valid configuration has been loaded yet"
                                           : "the configuration is older than --max-staleness");
@@ -171,7 +159,7 @@ metrics::Route Router::handle(const Request& request, Response& response) {
     }
     return Route::kMetrics;
   }
-  error(response, 404, "not_found",
+  http::error(response, 404, "not_found",
         "no such route; try /assign, /assign/batch, /api/1/mutexes, /healthz, /readyz, "
         "/status or /metrics");
   return Route::kUnknown;
@@ -216,13 +204,13 @@ void Router::assign_get(std::string_view query, Response& response) {
   }
   auto params = parse_query(query);
   if (!params) {
-    error(response, 400, "invalid_query",
+    http::error(response, 400, "invalid_query",
           "the query string is not valid (percent-encode non-ASCII characters): " +
               params.error().message());
     return;
   }
   if (params->size() > kMaxQueryParams) {
-    error(response, 400, "invalid_query",
+    http::error(response, 400, "invalid_query",
           "at most " + std::to_string(kMaxQueryParams) + " query parameters are allowed");
     return;
   }
@@ -272,7 +260,7 @@ void Router::assign_get(std::string_view query, Response& response) {
     }
   }
   if (!any_user_field) {
-    error(response, 400, "empty_user",
+    http::error(response, 400, "empty_user",
           "give the user in the query: user_id, device_id, amplitude_id, other user fields, "
           "gp:<property> or cohort_ids");
     return;
@@ -292,7 +280,7 @@ void Router::assign_get(std::string_view query, Response& response) {
 
 void Router::assign_post(const Request& request, Response& response, bool batch) {
   if (!request.content_type.empty() && !is_json(request.content_type)) {
-    error(response, 415, "unsupported_media_type",
+    http::error(response, 415, "unsupported_media_type",
           "send the body as JSON with Content-Type: application/json");
     return;
   }
@@ -302,7 +290,7 @@ void Router::assign_post(const Request& request, Response& response, bool batch)
   }
   auto parsed = batch ? decoder_.parse_batch(request.body) : decoder_.parse_assign(request.body);
   if (!parsed) {
-    error(response, parsed.error().code == "too_many_users" ? 413 : 400, parsed.error().code,
+    http::error(response, parsed.error().code == "too_many_users" ? 413 : 400, parsed.error().code,
           parsed.error().message);
     return;
   }
@@ -313,7 +301,7 @@ void Router::assign_post(const Request& request, Response& response, bool batch)
   if (!batch) {
     auto user = decoder_.user(0);
     if (!user) {
-      error(response, 400, user.error().code, user.error().message);
+      http::error(response, 400, user.error().code, user.error().message);
       return;
     }
     cache::JsonWriter writer{response.body};
@@ -351,7 +339,7 @@ void Router::list_mutexes(const Request& request, std::string_view query, Respon
   std::size_t offset = 0;
   auto params = parse_query(query);
   if (!params) {
-    error(response, 400, "invalid_query",
+    http::error(response, 400, "invalid_query",
           "the query string is not valid (percent-encode non-ASCII characters)");
     return;
   }
@@ -360,19 +348,19 @@ void Router::list_mutexes(const Request& request, std::string_view query, Respon
     const std::string value = param.value.decode();
     if (key == "limit") {
       if (!parse_size(value, limit) || limit == 0) {
-        error(response, 400, "invalid_limit", "limit must be a whole number from 1 to 1000");
+        http::error(response, 400, "invalid_limit", "limit must be a whole number from 1 to 1000");
         return;
       }
       limit = std::min(limit, kMaxPageSize);
     } else if (key == "cursor") {
       if (!value.empty() && (!parse_size(value, offset) || offset > state->group_json.size())) {
-        error(response, 400, "invalid_cursor",
+        http::error(response, 400, "invalid_cursor",
               "cursor must be a nextCursor value from an earlier page of this listing");
         return;
       }
     }
   }
-  response.etag = state->etag;
+  response.header("ETag", state->etag);
   if (request.if_none_match == state->etag) {
     response.status = 304;
     return;
@@ -406,10 +394,10 @@ void Router::get_mutex(const Request& request, std::string_view id, Response& re
     index = state->snapshot->find_id(number);
   }
   if (!index) {
-    error(response, 404, "not_found", "no mutex group with id " + std::string{id});
+    http::error(response, 404, "not_found", "no mutex group with id " + std::string{id});
     return;
   }
-  response.etag = state->etag;
+  response.header("ETag", state->etag);
   if (request.if_none_match == state->etag) {
     response.status = 304;
     return;

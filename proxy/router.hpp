@@ -8,6 +8,7 @@
 #include <boost/url/params_encoded_view.hpp>
 
 #include "cache/snapshot_store.hpp"
+#include "http/server.hpp"
 #include "cache/user_json.hpp"
 #include "metrics/proxy_metrics.hpp"
 #include "proxy/service.hpp"
@@ -15,35 +16,9 @@
 
 namespace mutex_edge::proxy {
 
-enum class Method : std::uint8_t { kGet, kPost, kOther };
-
-/// A complete request as the router needs it (views into the session's buffers).
-struct Request {
-  Method method = Method::kOther;
-  std::string_view target;
-  std::string_view content_type;
-  std::string_view if_none_match;
-  std::string_view body;
-};
-
-/// A response to write. Its buffers are reused from one request to the next.
-struct Response {
-  int status = 200;
-  std::string_view content_type = "application/json";
-  std::string body;
-  std::string_view allow;  // for 405
-  std::string_view etag;   // static or owned by the served state
-  std::uint64_t version = 0;  // X-Config-Version; 0 before the first snapshot
-
-  void reset() {
-    status = 200;
-    content_type = "application/json";
-    body.clear();
-    allow = {};
-    etag = {};
-    version = 0;
-  }
-};
+using http::Method;
+using http::Request;
+using http::Response;
 
 /// Answers the routes of design.md section 3. One per worker thread: it holds that thread's
 /// snapshot reader, JSON decoder, metric shard and scratch buffers, so the assignment path takes
@@ -55,10 +30,6 @@ class Router {
 
   /// Fills `response` for `request`; returns the route for metrics.
   metrics::Route handle(const Request& request, Response& response);
-
-  /// Writes a JSON error body (`{"error":{"code":...,"message":...}}`) with its status.
-  static void error(Response& response, int status, std::string_view code,
-                    std::string_view message);
 
   [[nodiscard]] metrics::WorkerShard& shard() noexcept { return shard_; }
 
@@ -94,6 +65,27 @@ class Router {
   std::vector<eval::Field> fields_;
   std::vector<eval::Field> properties_;
   std::vector<std::string_view> cohorts_;
+};
+
+/// The router as the HTTP server's per-worker handler: answers, then counts the request.
+class RouterHandler : public http::Handler {
+ public:
+  RouterHandler(Service& service, metrics::ProxyMetrics& metrics, const Settings& settings,
+                std::size_t worker)
+      : router_{service, metrics, settings, worker} {}
+
+  void handle(const Request& request, Response& response) override {
+    route_ = router_.handle(request, response);
+  }
+  void finished(const Response& response, std::chrono::steady_clock::duration took,
+                bool handled) override {
+    router_.shard().record_request(handled ? route_ : metrics::Route::kUnknown, response.status,
+                                   took);
+  }
+
+ private:
+  Router router_;
+  metrics::Route route_ = metrics::Route::kUnknown;
 };
 
 }  // namespace mutex_edge::proxy

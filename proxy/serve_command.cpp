@@ -14,7 +14,8 @@
 #include "cache/persistence.hpp"
 #include "cache/upstream_source.hpp"
 #include "metrics/poll_metrics.hpp"
-#include "proxy/server.hpp"
+#include "http/server.hpp"
+#include "proxy/router.hpp"
 #include "proxy/service.hpp"
 #include "proxy/settings.hpp"
 
@@ -149,7 +150,24 @@ int serve(const Settings& settings, net::io_context& control, std::atomic<bool>&
     return 1;
   }
 
-  Server server{settings, service, metrics, control};
+  http::Options options;
+  options.listen_host = settings.listen_host;
+  options.listen_port = settings.listen_port;
+  options.threads = settings.threads;
+  options.server_name = "mutex-edge";
+  options.max_header_bytes = settings.max_header_bytes;
+  options.max_body_bytes = settings.max_body_bytes;
+  options.max_connections = settings.max_connections;
+  options.idle_timeout = settings.idle_timeout;
+  options.read_timeout = settings.read_timeout;
+  options.shutdown_grace = settings.shutdown_grace;
+  options.connection_opened = [&metrics] { metrics.connection_opened(); };
+  options.connection_closed = [&metrics] { metrics.connection_closed(); };
+  http::Server server{options,
+                      [&](std::size_t worker) {
+                        return std::make_unique<RouterHandler>(service, metrics, settings, worker);
+                      },
+                      control};
   try {
     server.start();
   } catch (const std::exception& e) {

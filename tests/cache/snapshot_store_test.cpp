@@ -55,12 +55,14 @@ TEST_CASE("publishing thousands of times while readers read is race-free",
   constexpr int kPublishes = 5000;
   std::atomic<bool> done{false};
   std::atomic<long> reads{0};
+  std::atomic<int> running{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&] {
       StoreReader<Value> reader{store};
       int last = 0;
       long local = 0;
+      ++running;
       while (!done.load(std::memory_order_relaxed)) {
         const Value* v = reader.get();
         if (v->twice != 2 * v->number || v->number < last) {
@@ -71,6 +73,9 @@ TEST_CASE("publishing thousands of times while readers read is race-free",
       }
       reads += local;
     });
+  }
+  while (running.load() < 3) {  // publish only while every reader reads
+    std::this_thread::yield();
   }
   for (int i = 1; i <= kPublishes; ++i) {
     store.publish(std::make_unique<const Value>(i));

@@ -1,9 +1,8 @@
-#include "proxy/server.hpp"
+#include "http/server.hpp"
 
 #include <array>
 #include <charconv>
 #include <ctime>
-#include <chrono>
 #include <memory_resource>
 #include <optional>
 #include <stdexcept>
@@ -14,37 +13,36 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
 
-#include "cache/log.hpp"
-#include "proxy/router.hpp"
-
-namespace mutex_edge::proxy {
-
-using cache::quote;
+namespace mutex_edge::http {
 namespace {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 using Clock = std::chrono::steady_clock;
-using Fields = http::basic_fields<std::pmr::polymorphic_allocator<char>>;
-using Parser = http::request_parser<http::string_body, std::pmr::polymorphic_allocator<char>>;
+using Parser = bhttp::request_parser<bhttp::string_body, std::pmr::polymorphic_allocator<char>>;
 
 /// Bytes of header storage per connection before the arena falls back to the heap.
 constexpr std::size_t kArenaBytes = 4096;
 
-Method to_method(http::verb verb) {
+Method to_method(bhttp::verb verb) {
   switch (verb) {
-    case http::verb::get:
+    case bhttp::verb::get:
       return Method::kGet;
-    case http::verb::post:
+    case bhttp::verb::post:
       return Method::kPost;
+    case bhttp::verb::patch:
+      return Method::kPatch;
     default:
       return Method::kOther;
   }
 }
+
+std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 
 void append_number(std::string& out, std::uint64_t n) {
   char buf[24];
@@ -68,13 +66,15 @@ std::string_view http_date() {
 }
 
 /// The status line and headers for `response`.
-void write_head(std::string& head, const Response& response, bool close) {
+void write_head(std::string& head, const Response& response, std::string_view server, bool close) {
   head.clear();
   head += "HTTP/1.1 ";
   append_number(head, static_cast<std::uint64_t>(response.status));
   head += ' ';
-  head += http::obsolete_reason(static_cast<http::status>(response.status));
-  head += "\r\nServer: mutex-edge\r\nDate: ";
+  head += view(bhttp::obsolete_reason(static_cast<bhttp::status>(response.status)));
+  head += "\r\nServer: ";
+  head += server;
+  head += "\r\nDate: ";
   head += http_date();
   head += "\r\n";
   if (response.status != 304) {
@@ -84,21 +84,7 @@ void write_head(std::string& head, const Response& response, bool close) {
     append_number(head, response.body.size());
     head += "\r\n";
   }
-  if (response.version != 0) {
-    head += "X-Config-Version: ";
-    append_number(head, response.version);
-    head += "\r\n";
-  }
-  if (!response.etag.empty()) {
-    head += "ETag: ";
-    head += response.etag;
-    head += "\r\n";
-  }
-  if (!response.allow.empty()) {
-    head += "Allow: ";
-    head += response.allow;
-    head += "\r\n";
-  }
+  head += response.headers;
   if (close) {
     head += "Connection: close\r\n";
   }
@@ -107,17 +93,70 @@ void write_head(std::string& head, const Response& response, bool close) {
 
 }  // namespace
 
+void Response::reset() {
+  status = 200;
+  content_type = "application/json";
+  body.clear();
+  headers.clear();
+  delay = std::chrono::milliseconds{0};
+  drop = false;
+}
+
+void Response::header(std::string_view name, std::string_view value) {
+  headers += name;
+  headers += ": ";
+  headers += value;
+  headers += "\r\n";
+}
+
+void Response::header(std::string_view name, std::uint64_t value) {
+  headers += name;
+  headers += ": ";
+  append_number(headers, value);
+  headers += "\r\n";
+}
+
+void error(Response& response, int status, std::string_view code, std::string_view message) {
+  response.status = status;
+  response.content_type = "application/json";
+  response.body.clear();
+  response.body += R"({"error":{"code":")";
+  response.body += code;  // codes are snake_case: nothing to escape
+  response.body += R"(","message":)";
+  // Escape the message as a JSON string.
+  response.body += '"';
+  for (char c : message) {
+    switch (c) {
+      case '"':
+        response.body += "\\\"";
+        break;
+      case '\\':
+        response.body += "\\\\";
+        break;
+      case '\n':
+        response.body += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          response.body += ' ';
+        } else {
+          response.body += c;
+        }
+    }
+  }
+  response.body += "\"}}";
+}
+
 class Session;
 
-/// One worker thread: its io_context, its Router, and the connections it owns.
+/// One worker thread: its io_context, its Handler, and the connections it owns.
 class Worker {
  public:
-  Worker(const Settings& config, Service& served, metrics::ProxyMetrics& proxy_metrics,
-         std::size_t index)
-      : settings{config},
-        service{served},
-        stats{proxy_metrics},
-        router{served, proxy_metrics, config, index},
+  Worker(const Options& server_options, std::unique_ptr<Handler> worker_handler,
+         const std::atomic<bool>& server_draining)
+      : options{server_options},
+        handler{std::move(worker_handler)},
+        draining{server_draining},
         guard_{net::make_work_guard(ioc)} {}
 
   void start() {
@@ -136,10 +175,9 @@ class Worker {
   void track(const std::shared_ptr<Session>& session);
 
   net::io_context ioc{1};
-  const Settings& settings;
-  Service& service;
-  metrics::ProxyMetrics& stats;
-  Router router;
+  const Options& options;
+  std::unique_ptr<Handler> handler;
+  const std::atomic<bool>& draining;
 
  private:
   net::executor_work_guard<net::io_context::executor_type> guard_;
@@ -152,11 +190,15 @@ class Worker {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Worker& worker, std::atomic<std::size_t>& open)
-      : stream_{std::move(socket)}, worker_{worker}, open_{open} {
-    worker_.stats.connection_opened();
+      : stream_{std::move(socket)}, timer_{stream_.get_executor()}, worker_{worker}, open_{open} {
+    if (worker_.options.connection_opened) {
+      worker_.options.connection_opened();
+    }
   }
   ~Session() {
-    worker_.stats.connection_closed();
+    if (worker_.options.connection_closed) {
+      worker_.options.connection_closed();
+    }
     open_.fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -172,20 +214,22 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  bool draining() const { return worker_.draining.load(std::memory_order_relaxed); }
+
   void do_read_header() {
-    if (worker_.service.draining() && buffer_.size() == 0) {
+    if (draining() && buffer_.size() == 0) {
       return do_close();
     }
     arena_.release();
     parser_.emplace(std::piecewise_construct, std::make_tuple(),
                     std::make_tuple(std::pmr::polymorphic_allocator<char>{&arena_}));
-    parser_->header_limit(static_cast<std::uint32_t>(worker_.settings.max_header_bytes));
-    parser_->body_limit(worker_.settings.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(worker_.options.max_header_bytes));
+    parser_->body_limit(worker_.options.max_body_bytes);
     idle_ = buffer_.size() == 0;
-    stream_.expires_after(worker_.settings.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_read_header,
-                                                      shared_from_this()));
+    stream_.expires_after(worker_.options.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_read_header,
+                                                       shared_from_this()));
   }
 
   void on_read_header(beast::error_code ec, std::size_t) {
@@ -197,8 +241,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (parser_->is_done()) {
       return handle();
     }
-    stream_.expires_after(worker_.settings.read_timeout);
-    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    stream_.expires_after(worker_.options.read_timeout);
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
       // Tell the client to send the body (curl waits a second for this otherwise).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       return net::async_write(
@@ -214,8 +258,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
   }
 
   void on_read_body(beast::error_code ec, std::size_t) {
@@ -227,51 +271,74 @@ class Session : public std::enable_shared_from_this<Session> {
 
   /// A request could not be read: answer what the client can fix, close on the rest.
   void on_read_error(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
         ec == net::error::eof || ec == net::error::bad_descriptor) {
       return do_close();
     }
     started_ = Clock::now();
     response_.reset();
-    if (ec == http::error::header_limit) {
-      Router::error(response_, 431, "headers_too_large",
-                    "the request head is larger than " +
-                        std::to_string(worker_.settings.max_header_bytes) + " bytes");
-    } else if (ec == http::error::body_limit) {
-      Router::error(response_, 413, "payload_too_large",
-                    "the request body is larger than " +
-                        std::to_string(worker_.settings.max_body_bytes) + " bytes");
-    } else if (ec.category() == beast::error_code{http::error::end_of_stream}.category() ||
-               ec == http::error::partial_message) {
-      Router::error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
+    if (ec == bhttp::error::header_limit) {
+      error(response_, 431, "headers_too_large",
+            "the request head is larger than " +
+                std::to_string(worker_.options.max_header_bytes) + " bytes");
+    } else if (ec == bhttp::error::body_limit) {
+      error(response_, 413, "payload_too_large",
+            "the request body is larger than " + std::to_string(worker_.options.max_body_bytes) +
+                " bytes");
+    } else if (ec.category() == beast::error_code{bhttp::error::end_of_stream}.category() ||
+               ec == bhttp::error::partial_message) {
+      error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
     } else {
       return do_close();
     }
-    send(metrics::Route::kUnknown, true);
+    close_ = true;
+    send(false);
   }
 
   void handle() {
     const auto& message = parser_->get();
     Request request;
     request.method = to_method(message.method());
-    request.target = {message.target().data(), message.target().size()};
-    const auto content_type = message[http::field::content_type];
-    request.content_type = {content_type.data(), content_type.size()};
-    const auto if_none_match = message[http::field::if_none_match];
-    request.if_none_match = {if_none_match.data(), if_none_match.size()};
+    request.target = view(message.target());
+    request.content_type = view(message[bhttp::field::content_type]);
+    request.if_none_match = view(message[bhttp::field::if_none_match]);
+    request.authorization = view(message[bhttp::field::authorization]);
+    request.host = view(message[bhttp::field::host]);
     request.body = message.body();
-    const metrics::Route route = worker_.router.handle(request, response_);
-    send(route, !message.keep_alive());
+    response_.reset();
+    worker_.handler->handle(request, response_);
+    close_ = !message.keep_alive();
+    if (response_.delay <= std::chrono::milliseconds{0}) {
+      return respond();
+    }
+    timer_.expires_after(response_.delay);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        return self->do_close();
+      }
+      self->respond();
+    });
   }
 
-  void send(metrics::Route route, bool close) {
-    close_ = close || worker_.service.draining();
-    worker_.router.shard().record_request(route, response_.status, Clock::now() - started_);
-    write_head(head_, response_, close_);
-    const std::array<net::const_buffer, 2> buffers = {
-        net::buffer(head_), net::buffer(response_.body)};
-    stream_.expires_after(worker_.settings.read_timeout);
+  void respond() {
+    if (response_.drop) {
+      worker_.handler->finished(response_, Clock::now() - started_, true);
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.close();
+      return;
+    }
+    send(true);
+  }
+
+  void send(bool handled) {
+    close_ = close_ || draining();
+    worker_.handler->finished(response_, Clock::now() - started_, handled);
+    write_head(head_, response_, worker_.options.server_name, close_);
+    const std::array<net::const_buffer, 2> buffers = {net::buffer(head_),
+                                                      net::buffer(response_.body)};
+    stream_.expires_after(worker_.options.read_timeout);
     net::async_write(stream_, buffers,
                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
@@ -290,6 +357,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer timer_;
   Worker& worker_;
   std::atomic<std::size_t>& open_;
   beast::flat_buffer buffer_;
@@ -347,7 +415,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     }
     if (ec) {
       // Out of file descriptors and the like: say so and retry shortly, not in a tight loop.
-      spdlog::error("msg=\"accept failed\" error={}", quote(ec.message()));
+      spdlog::error("msg=\"accept failed\" error=\"{}\"", ec.message());
       retry_.expires_after(std::chrono::milliseconds{100});
       retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec) {
@@ -357,7 +425,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
       return;
     }
     const std::size_t open = server_.open_connections_.fetch_add(1, std::memory_order_relaxed);
-    if (open >= server_.settings_.max_connections) {
+    if (open >= server_.options_.max_connections) {
       server_.open_connections_.fetch_sub(1, std::memory_order_relaxed);
       reject(std::move(socket));
     } else {
@@ -371,17 +439,15 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     do_accept();
   }
 
-  /// Over --max-connections: a 503 and close, written without blocking the acceptor.
-  static void reject(tcp::socket socket) {
-    static const std::string kBusy = [] {
-      const std::string body =
-          R"({"error":{"code":"too_many_connections","message":"the server is at --max-connections"}})";
-      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-             "Content-Length: " +
-             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    }();
+  /// Over max_connections: a 503 and close, written without blocking the acceptor.
+  void reject(tcp::socket socket) {
+    Response busy;
+    error(busy, 503, "too_many_connections", "the server is at --max-connections");
+    auto text = std::make_shared<std::string>();
+    write_head(*text, busy, server_.options_.server_name, true);
+    *text += busy.body;
     auto s = std::make_shared<tcp::socket>(std::move(socket));
-    net::async_write(*s, net::buffer(kBusy), [s](beast::error_code, std::size_t) {
+    net::async_write(*s, net::buffer(*text), [s, text](beast::error_code, std::size_t) {
       beast::error_code ec;
       s->shutdown(tcp::socket::shutdown_both, ec);
       s->close(ec);
@@ -393,51 +459,6 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   net::steady_timer retry_;
   std::size_t next_ = 0;
 };
-
-Server::Server(const Settings& settings, Service& service, metrics::ProxyMetrics& metrics,
-               net::io_context& control)
-    : settings_{settings}, service_{service}, metrics_{metrics}, control_{control} {
-  for (std::size_t i = 0; i < settings.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(settings, service, metrics, i));
-  }
-}
-
-Server::~Server() { stop(); }
-
-void Server::start() {
-  tcp::resolver resolver{control_};
-  beast::error_code ec;
-  const auto endpoints =
-      resolver.resolve(settings_.listen_host, std::to_string(settings_.listen_port),
-                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || endpoints.empty()) {
-    throw std::runtime_error("cannot resolve listen address " + settings_.listen_host + ": " +
-                             ec.message());
-  }
-  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-  tcp::acceptor acceptor{control_};
-  auto check = [&](const char* what) {
-    if (ec) {
-      throw std::runtime_error(std::string{"cannot "} + what + " " + settings_.listen_host + ":" +
-                               std::to_string(settings_.listen_port) + ": " + ec.message());
-    }
-  };
-  acceptor.open(endpoint.protocol(), ec);
-  check("open");
-  acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  check("configure");
-  acceptor.bind(endpoint, ec);
-  check("bind");
-  acceptor.listen(net::socket_base::max_listen_connections, ec);
-  check("listen on");
-  port_ = acceptor.local_endpoint().port();
-
-  for (auto& worker : workers_) {
-    worker->start();
-  }
-  listener_ = std::make_shared<Listener>(*this, std::move(acceptor));
-  listener_->run();
-}
 
 /// Polls the open-connection count on the control thread until it is zero or time is up.
 class DrainWaiter : public std::enable_shared_from_this<DrainWaiter> {
@@ -469,7 +490,52 @@ class DrainWaiter : public std::enable_shared_from_this<DrainWaiter> {
   std::function<void()> done_;
 };
 
+Server::Server(Options options, const HandlerFactory& make_handler, net::io_context& control)
+    : options_{std::move(options)}, control_{control} {
+  for (std::size_t i = 0; i < std::max<std::size_t>(options_.threads, 1); ++i) {
+    workers_.push_back(std::make_unique<Worker>(options_, make_handler(i), draining_));
+  }
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  tcp::resolver resolver{control_};
+  beast::error_code ec;
+  const auto endpoints =
+      resolver.resolve(options_.listen_host, std::to_string(options_.listen_port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    throw std::runtime_error("cannot resolve listen address " + options_.listen_host + ": " +
+                             ec.message());
+  }
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  tcp::acceptor acceptor{control_};
+  auto check = [&](const char* what) {
+    if (ec) {
+      throw std::runtime_error(std::string{"cannot "} + what + " " + options_.listen_host + ":" +
+                               std::to_string(options_.listen_port) + ": " + ec.message());
+    }
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  check("open");
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  check("configure");
+  acceptor.bind(endpoint, ec);
+  check("bind");
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  check("listen on");
+  port_ = acceptor.local_endpoint().port();
+
+  for (auto& worker : workers_) {
+    worker->start();
+  }
+  listener_ = std::make_shared<Listener>(*this, std::move(acceptor));
+  listener_->run();
+}
+
 void Server::drain(std::function<void()> done) {
+  draining_.store(true, std::memory_order_relaxed);
   if (listener_) {
     listener_->close();
   }
@@ -477,7 +543,7 @@ void Server::drain(std::function<void()> done) {
     net::post(worker->ioc, [w = worker.get()] { w->close_idle(); });
   }
   std::make_shared<DrainWaiter>(control_, open_connections_,
-                                Clock::now() + settings_.shutdown_grace, std::move(done))
+                                Clock::now() + options_.shutdown_grace, std::move(done))
       ->check();
 }
 
@@ -494,4 +560,4 @@ void Server::stop() {
   }
 }
 
-}  // namespace mutex_edge::proxy
+}  // namespace mutex_edge::http

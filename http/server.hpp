@@ -1,0 +1,117 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+namespace mutex_edge::http {
+
+enum class Method : std::uint8_t { kGet, kPost, kPatch, kOther };
+
+/// A complete request, as views into the connection's buffers (valid during handle()).
+struct Request {
+  Method method = Method::kOther;
+  std::string_view target;
+  std::string_view content_type;
+  std::string_view if_none_match;
+  std::string_view authorization;
+  std::string_view host;
+  std::string_view body;
+};
+
+/// A response to write. One per connection, reused from request to request, so that its
+/// buffers stop allocating once they have grown.
+struct Response {
+  int status = 200;
+  std::string_view content_type = "application/json";
+  std::string body;
+  std::string headers;  // extra header lines, "Name: value\r\n" each (see header())
+  std::chrono::milliseconds delay{0};  // answer only after this long (fault injection)
+  bool drop = false;                   // close the connection without answering
+
+  void reset();
+  void header(std::string_view name, std::string_view value);
+  void header(std::string_view name, std::uint64_t value);
+};
+
+/// Sets `status` and the JSON error body `{"error":{"code":...,"message":...}}`.
+void error(Response& response, int status, std::string_view code, std::string_view message);
+
+/// Answers requests on one worker thread: the server makes one per worker, so a handler's state
+/// is thread-confined.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void handle(const Request& request, Response& response) = 0;
+  /// After a response was queued or dropped; `handled` is false when the request could not be
+  /// read and the server answered it (400, 413, 431). For metrics and logs.
+  virtual void finished(const Response& response, std::chrono::steady_clock::duration took,
+                        bool handled) = 0;
+};
+
+struct Options {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 0;
+  std::size_t threads = 1;
+  std::string server_name;  // the Server header
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_connections = 10000;
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds{60}};
+  std::chrono::milliseconds read_timeout{std::chrono::seconds{10}};
+  std::chrono::milliseconds shutdown_grace{std::chrono::seconds{10}};
+  std::function<void()> connection_opened;  // optional; called on the worker thread
+  std::function<void()> connection_closed;
+};
+
+class Worker;
+
+/// An HTTP/1.1 server with keep-alive and pipelining. An acceptor on the control io_context
+/// hands each connection to one of N worker threads (round-robin), where it lives until it
+/// closes; each worker runs its own single-threaded io_context with its own Handler, so a
+/// connection needs no strand. Every read and write has a timeout, every request a size limit.
+class Server {
+ public:
+  using HandlerFactory = std::function<std::unique_ptr<Handler>(std::size_t worker)>;
+
+  Server(Options options, const HandlerFactory& make_handler, boost::asio::io_context& control);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds, listens and starts the workers. Throws with a clear message when it cannot bind.
+  void start();
+  /// The bound port (useful with port 0).
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+  /// Graceful stop: closes the acceptor and idle connections, lets in-flight requests finish
+  /// (their connections then close), and calls `done` on the control thread when no connection
+  /// is left or the grace period has passed.
+  void drain(std::function<void()> done);
+  [[nodiscard]] bool draining() const noexcept {
+    return draining_.load(std::memory_order_relaxed);
+  }
+  /// Stops the workers and joins their threads. Idempotent.
+  void stop();
+
+ private:
+  class Listener;
+
+  Options options_;
+  boost::asio::io_context& control_;
+  std::atomic<std::size_t> open_connections_{0};  // outlives the workers' sessions
+  std::atomic<bool> draining_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::shared_ptr<Listener> listener_;
+  std::uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace mutex_edge::http
