@@ -7,6 +7,9 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -25,6 +28,24 @@ using tcp = net::ip::tcp;
 
 using Clock = std::chrono::steady_clock;
 using Parser = bhttp::request_parser<bhttp::string_body, std::pmr::polymorphic_allocator<char>>;
+
+/// A file descriptor closed on destruction unless released (e.g. a connection whose hand-over
+/// to a worker never ran because the server stopped).
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd) noexcept : fd_{fd} {}
+  OwnedFd(OwnedFd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  ~OwnedFd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
 
 /// Bytes of header storage per connection before the arena falls back to the heap.
 constexpr std::size_t kArenaBytes = 4096;
@@ -401,15 +422,13 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept() {
-    Worker& worker = *server_.workers_[next_];
-    next_ = (next_ + 1) % server_.workers_.size();
-    acceptor_.async_accept(worker.ioc, [self = shared_from_this(), &worker](
-                                           beast::error_code ec, tcp::socket socket) {
-      self->on_accept(ec, std::move(socket), worker);
-    });
+    acceptor_.async_accept(
+        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+          self->on_accept(ec, std::move(socket));
+        });
   }
 
-  void on_accept(beast::error_code ec, tcp::socket socket, Worker& worker) {
+  void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
       return;
     }
@@ -429,14 +448,37 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
       server_.open_connections_.fetch_sub(1, std::memory_order_relaxed);
       reject(std::move(socket));
     } else {
-      net::post(worker.ioc, [&worker, &open_count = server_.open_connections_,
-                             socket = std::move(socket)]() mutable {
-        auto session = std::make_shared<Session>(std::move(socket), worker, open_count);
-        worker.track(session);
-        session->run();
-      });
+      hand_over(std::move(socket));
     }
     do_accept();
+  }
+
+  /// Moves the connection to the next worker. The socket is accepted on the control thread's
+  /// io_context and re-opened on the worker's from its descriptor, so no operation ever spans
+  /// two io_contexts (whose destruction order would then matter).
+  void hand_over(tcp::socket socket) {
+    Worker& worker = *server_.workers_[next_];
+    next_ = (next_ + 1) % server_.workers_.size();
+    beast::error_code ec;
+    const tcp protocol = socket.local_endpoint(ec).protocol();
+    OwnedFd fd{ec ? -1 : socket.release(ec)};
+    if (ec) {
+      server_.open_connections_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    net::post(worker.ioc, [&worker, &open_count = server_.open_connections_, protocol,
+                           fd = std::move(fd)]() mutable {
+      tcp::socket moved{worker.ioc};
+      beast::error_code assign_ec;
+      moved.assign(protocol, fd.release(), assign_ec);
+      if (assign_ec) {
+        open_count.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
+      auto session = std::make_shared<Session>(std::move(moved), worker, open_count);
+      worker.track(session);
+      session->run();
+    });
   }
 
   /// Over max_connections: a 503 and close, written without blocking the acceptor.
