@@ -1,6 +1,9 @@
 #include "cache/options.hpp"
 
+#include <cctype>
 #include <charconv>
+
+#include <boost/program_options/options_description.hpp>
 
 namespace mutex_edge::cache {
 
@@ -51,6 +54,26 @@ bool parse_listen(std::string_view text, std::string& host, std::uint16_t& port)
   host = h.empty() ? "0.0.0.0" : std::string{h};
   port = static_cast<std::uint16_t>(value);
   return true;
+}
+
+std::string env_to_option(const boost::program_options::options_description& options,
+                          std::string_view prefix, const std::string& variable) {
+  if (!std::string_view{variable}.starts_with(prefix)) {
+    return {};
+  }
+  std::string name = variable.substr(prefix.size());
+  for (char& c : name) {
+    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return options.find_nothrow(name, false) != nullptr ? name : std::string{};
+}
+
+std::string env_name(std::string_view prefix, std::string_view option) {
+  std::string name{prefix};
+  for (char c : option) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
 }
 
 }  // namespace mutex_edge::cache

@@ -168,6 +168,37 @@ void error(Response& response, int status, std::string_view code, std::string_vi
   response.body += "\"}}";
 }
 
+bool is_json(std::string_view content_type) noexcept {
+  const std::string_view type = content_type.substr(0, content_type.find(';'));
+  constexpr std::string_view kJson = "application/json";
+  bool json = type.size() >= kJson.size();
+  for (std::size_t i = 0; json && i < kJson.size(); ++i) {
+    json = std::tolower(static_cast<unsigned char>(type[i])) == kJson[i];
+  }
+  return json || type.find("+json") != std::string_view::npos;
+}
+
+void drain_on_signal(net::signal_set& signals, Server& server, net::io_context& control,
+                     std::function<void()> on_signal) {
+  signals.async_wait([&signals, &server, &control, on_signal = std::move(on_signal)](
+                         beast::error_code ec, int signal) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("msg=\"shutting down: draining connections\" signal={} grace_ms={}", signal,
+                 server.options().shutdown_grace.count());
+    if (on_signal) {
+      on_signal();
+    }
+    server.drain([&control] { control.stop(); });
+    signals.async_wait([&control](beast::error_code second, int) {
+      if (!second) {
+        control.stop();
+      }
+    });
+  });
+}
+
 class Session;
 
 /// One worker thread: its io_context, its Handler, and the connections it owns.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 namespace mutex_edge::http {
 
@@ -44,6 +45,9 @@ struct Response {
 /// Sets `status` and the JSON error body `{"error":{"code":...,"message":...}}`.
 void error(Response& response, int status, std::string_view code, std::string_view message);
 
+/// application/json, or any +json type, with or without parameters.
+[[nodiscard]] bool is_json(std::string_view content_type) noexcept;
+
 /// Answers requests on one worker thread: the server makes one per worker, so a handler's state
 /// is thread-confined.
 class Handler {
@@ -72,6 +76,12 @@ struct Options {
 };
 
 class Worker;
+class Server;
+
+/// On SIGINT or SIGTERM: logs, calls `on_signal` (e.g. to turn /readyz to 503), drains
+/// `server` and stops `control` once drained; a second signal stops `control` at once.
+void drain_on_signal(boost::asio::signal_set& signals, Server& server,
+                     boost::asio::io_context& control, std::function<void()> on_signal = {});
 
 /// An HTTP/1.1 server with keep-alive and pipelining. An acceptor on the control io_context
 /// hands each connection to one of N worker threads (round-robin), where it lives until it
@@ -90,6 +100,7 @@ class Server {
   void start();
   /// The bound port (useful with port 0).
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
 
   /// Graceful stop: closes the acceptor and idle connections, lets in-flight requests finish
   /// (their connections then close), and calls `done` on the control thread when no connection

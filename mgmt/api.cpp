@@ -20,24 +20,6 @@ constexpr std::size_t kDefaultLimit = 100;
 constexpr std::size_t kMaxLimit = 1000;
 constexpr std::size_t kSaltLength = 8;
 
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/// application/json, or a +json type, with or without parameters.
-bool is_json(std::string_view content_type) {
-  const std::string_view type = content_type.substr(0, content_type.find(';'));
-  return iequals_prefix(type, "application/json") || type.find("+json") != std::string_view::npos;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -182,7 +164,7 @@ Route Api::handle(const Request& request, Response& response) {
     return Route::kUnknown;
   };
   const bool has_body = request.method == Method::kPost || request.method == Method::kPatch;
-  if (has_body && !is_json(request.content_type)) {
+  if (has_body && !http::is_json(request.content_type)) {
     const bool allowed = (depth == 1 && request.method == Method::kPost) ||
                          (depth >= 2 && request.method == Method::kPatch);
     if (allowed) {

@@ -115,20 +115,7 @@ int serve(const mgmt::Settings& settings, const mgmt::ApiKeys& keys) {
                settings.threads);
 
   net::signal_set signals{control, SIGINT, SIGTERM};
-  signals.async_wait([&](boost::system::error_code ec, int signal) {
-    if (ec) {
-      return;
-    }
-    spdlog::info("msg=\"shutting down: draining connections\" signal={} grace_ms={}", signal,
-                 settings.shutdown_grace.count());
-    server.drain([&control] { control.stop(); });
-    // A second signal stops at once.
-    signals.async_wait([&control](boost::system::error_code second, int) {
-      if (!second) {
-        control.stop();
-      }
-    });
-  });
+  http::drain_on_signal(signals, server, control);
 
   control.run();
   server.stop();

@@ -15,28 +15,9 @@ namespace po = boost::program_options;
 using cache::parse_duration;
 using cache::parse_listen;
 
-constexpr std::string_view kEnvPrefix = "MUTEX_MGMT_";
-
-/// MUTEX_MGMT_FAULT_500_PERCENT -> fault-500-percent; variables that name no option (such as
+/// MUTEX_MGMT_FAULT_500_PERCENT -> --fault-500-percent; variables that name no option (such as
 /// MUTEX_MGMT_API_KEYS) are left alone.
-std::string env_to_option(const po::options_description& options, const std::string& variable) {
-  if (variable.rfind(kEnvPrefix, 0) != 0) {
-    return {};
-  }
-  std::string name = variable.substr(kEnvPrefix.size());
-  for (char& c : name) {
-    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return options.find_nothrow(name, false) != nullptr ? name : std::string{};
-}
-
-std::string env_name(std::string_view option) {
-  std::string name{kEnvPrefix};
-  for (char c : option) {
-    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return name;
-}
+constexpr std::string_view kEnvPrefix = "MUTEX_MGMT_";
 
 template <typename Int>
 bool parse_int(std::string_view text, Int& out) {
@@ -119,7 +100,7 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
   try {
     po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
     po::store(po::parse_environment(
-                  options, [&](const std::string& v) { return env_to_option(options, v); }),
+                  options, [&](const std::string& v) { return cache::env_to_option(options, kEnvPrefix, v); }),
               vm);
     po::notify(vm);
   } catch (const po::error& e) {
@@ -138,7 +119,7 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
             "                        --insecure-no-auth); clients send Authorization: Bearer KEY\n";
     for (const auto& option : options.options()) {
       if (option->long_name() != "help") {
-        help << "  " << env_name(option->long_name()) << '\n';
+        help << "  " << cache::env_name(kEnvPrefix, option->long_name()) << '\n';
       }
     }
     return ParsedSettings{std::nullopt, help.str()};

@@ -16,24 +16,6 @@ constexpr std::size_t kMaxQueryParams = 512;
 constexpr std::size_t kDefaultPageSize = 100;
 constexpr std::size_t kMaxPageSize = 1000;
 
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/// application/json, or any type with a +json suffix, with or without parameters.
-bool is_json(std::string_view content_type) {
-  const std::string_view type = content_type.substr(0, content_type.find(';'));
-  return iequals_prefix(type, "application/json") || type.find("+json") != std::string_view::npos;
-}
-
 template <typename Each>
 void for_each_item(std::string_view list, Each each) {
   std::size_t start = 0;
@@ -279,7 +261,7 @@ void Router::assign_get(std::string_view query, Response& response) {
 }
 
 void Router::assign_post(const Request& request, Response& response, bool batch) {
-  if (!request.content_type.empty() && !is_json(request.content_type)) {
+  if (!request.content_type.empty() && !http::is_json(request.content_type)) {
     http::error(response, 415, "unsupported_media_type",
           "send the body as JSON with Content-Type: application/json");
     return;

@@ -180,21 +180,9 @@ int serve(const Settings& settings, net::io_context& control, std::atomic<bool>&
   source->start();
 
   net::signal_set signals{control, SIGINT, SIGTERM};
-  signals.async_wait([&](boost::system::error_code ec, int signal) {
-    if (ec) {
-      return;
-    }
-    spdlog::info("msg=\"shutting down: draining connections\" signal={} grace_ms={}", signal,
-                 settings.shutdown_grace.count());
+  http::drain_on_signal(signals, server, control, [&] {
     service.begin_drain();
     source->stop();
-    server.drain([&control] { control.stop(); });
-    // A second signal stops at once.
-    signals.async_wait([&control](boost::system::error_code second, int) {
-      if (!second) {
-        control.stop();
-      }
-    });
   });
 
   control.run();

@@ -16,27 +16,8 @@ namespace po = boost::program_options;
 using cache::parse_duration;
 using cache::parse_listen;
 
-constexpr const char* kEnvPrefix = "MUTEX_EDGE_";
-
-/// MUTEX_EDGE_CONFIG_FILE -> config-file; variables that name no option are ignored.
-std::string env_to_option(const po::options_description& options, const std::string& variable) {
-  if (variable.rfind(kEnvPrefix, 0) != 0) {
-    return {};
-  }
-  std::string name = variable.substr(std::string_view{kEnvPrefix}.size());
-  for (char& c : name) {
-    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return options.find_nothrow(name, false) != nullptr ? name : std::string{};
-}
-
-std::string env_name(std::string_view option) {
-  std::string name{kEnvPrefix};
-  for (char c : option) {
-    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return name;
-}
+/// MUTEX_EDGE_CONFIG_FILE -> --config-file; variables that name no option are ignored.
+constexpr std::string_view kEnvPrefix = "MUTEX_EDGE_";
 
 }  // namespace
 
@@ -108,7 +89,7 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
   try {
     po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
     po::store(po::parse_environment(options,
-                                    [&](const std::string& v) { return env_to_option(options, v); }),
+                                    [&](const std::string& v) { return cache::env_to_option(options, kEnvPrefix, v); }),
               vm);
     po::notify(vm);
   } catch (const po::error& e) {
@@ -126,7 +107,7 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
             "  MUTEX_EDGE_API_KEY  the upstream's bearer key (only from the environment)\n";
     for (const auto& option : options.options()) {
       if (option->long_name() != "help") {
-        help << "  " << env_name(option->long_name()) << '\n';
+        help << "  " << cache::env_name(kEnvPrefix, option->long_name()) << '\n';
       }
     }
     return ParsedSettings{std::nullopt, help.str()};

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include "tests/support/checks.hpp"
 #include "tests/support/edge_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -137,16 +138,6 @@ inline std::vector<std::int64_t> list_ids(HttpClient& client, int limit = 1000) 
   return ids;
 }
 
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
-  return predicate();
-}
+using testing::eventually;
 
 }  // namespace mutex_edge::mgmt_test
