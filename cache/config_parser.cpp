@@ -7,40 +7,13 @@
 
 #include <simdjson.h>
 
+#include "cache/json_text.hpp"
+
 namespace mutex_edge::cache {
 namespace {
 
 namespace dom = simdjson::dom;
 
-std::string quote(std::string_view s, std::size_t max = 64) {
-  std::string out = "\"";
-  out.append(s.substr(0, max));
-  if (s.size() > max) {
-    out += "...";
-  }
-  out += '"';
-  return out;
-}
-
-std::string_view type_name(dom::element_type type) {
-  switch (type) {
-    case dom::element_type::ARRAY:
-      return "an array";
-    case dom::element_type::OBJECT:
-      return "an object";
-    case dom::element_type::INT64:
-    case dom::element_type::UINT64:
-    case dom::element_type::DOUBLE:
-      return "a number";
-    case dom::element_type::STRING:
-      return "a string";
-    case dom::element_type::BOOL:
-      return "a boolean";
-    case dom::element_type::NULL_VALUE:
-      return "null";
-  }
-  return "unknown";
-}
 
 bool value_is_string(dom::object object, std::string_view name) {
   dom::element value;
@@ -56,7 +29,7 @@ class GroupDecoder {
   void decode(dom::element element, GroupConfig& group) {
     dom::object object;
     if (element.get_object().get(object)) {
-      fail("", std::string{"must be an object, got "}.append(type_name(element.type())));
+      fail("", std::string{"must be an object, got "}.append(json_type_name(element.type())));
       return;
     }
     bool has_id = false, has_key = false, has_bucketing_key = false, has_salt = false,
@@ -120,7 +93,7 @@ class GroupDecoder {
 
   void wrong_type(const std::string& field, std::string_view expected, dom::element value) {
     fail(field, std::string{"must be "}.append(expected).append(", got ").append(
-                    type_name(value.type())));
+                    json_type_name(value.type())));
   }
 
   bool read_string(dom::element value, const std::string& field, std::size_t limit,
@@ -157,7 +130,7 @@ class GroupDecoder {
       auto [ptr, ec] = std::from_chars(text.data(), end, number);
       if (text.empty() || ec != std::errc{} || ptr != end) {
         fail(field, "must be an integer id (a number or a string of digits), got " +
-                        quote(text));
+                        excerpt(text));
         return false;
       }
     } else {
@@ -351,7 +324,7 @@ std::string describe_group(std::size_t position, const GroupConfig& group) {
     detail = "id " + std::to_string(group.id);
   }
   if (!group.key.empty()) {
-    detail += (detail.empty() ? "key " : ", key ") + quote(group.key);
+    detail += (detail.empty() ? "key " : ", key ") + excerpt(group.key);
   }
   if (!detail.empty()) {
     out += " (" + detail + ")";
@@ -373,7 +346,7 @@ std::vector<ConfigError> validate_group(const GroupConfig& group, const ParseOpt
   }
   if (!group.evaluation_mode.empty() && group.evaluation_mode != "local" &&
       group.evaluation_mode != "remote") {
-    fail("evaluationMode", "must be \"local\" or \"remote\", got " + quote(group.evaluation_mode));
+    fail("evaluationMode", "must be \"local\" or \"remote\", got " + excerpt(group.evaluation_mode));
   }
   std::set<int> indexes;
   for (const SlotConfig& slot : group.slots) {
@@ -408,7 +381,7 @@ boost::system::result<ListPage, ConfigError> parse_list_page(std::string_view js
   dom::object object;
   if (root.get_object().get(object)) {
     return ConfigError{"", "", std::string{"document must be an object {\"mutexes\": [...]}, got "}
-                                   .append(type_name(root.type()))};
+                                   .append(json_type_name(root.type()))};
   }
   ListPage page;
   dom::element mutexes;
@@ -418,7 +391,7 @@ boost::system::result<ListPage, ConfigError> parse_list_page(std::string_view js
   dom::array groups;
   if (mutexes.get_array().get(groups)) {
     return ConfigError{"", "mutexes",
-                       std::string{"must be an array, got "}.append(type_name(mutexes.type()))};
+                       std::string{"must be an array, got "}.append(json_type_name(mutexes.type()))};
   }
   if (groups.size() > options.limits.max_groups) {
     return ConfigError{"", "mutexes",
@@ -435,7 +408,7 @@ boost::system::result<ListPage, ConfigError> parse_list_page(std::string_view js
       page.next_cursor = std::to_string(number);
     } else {
       return ConfigError{"", "nextCursor", std::string{"must be a string, a number or null, got "}
-                                               .append(type_name(cursor.type()))};
+                                               .append(json_type_name(cursor.type()))};
     }
     if (page.next_cursor->size() > options.limits.max_string_bytes) {
       return ConfigError{"", "nextCursor", "is longer than " +

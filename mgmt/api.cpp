@@ -4,9 +4,11 @@
 #include <charconv>
 #include <optional>
 
+#include <boost/url/parse_query.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cache/config_parser.hpp"
+#include "cache/json_text.hpp"
 #include "cache/json_writer.hpp"
 #include "cache/log.hpp"
 #include "mgmt/keys.hpp"
@@ -19,45 +21,6 @@ constexpr std::string_view kCollection = "/api/1/mutexes";
 constexpr std::size_t kDefaultLimit = 100;
 constexpr std::size_t kMaxLimit = 1000;
 constexpr std::size_t kSaltLength = 8;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-/// Percent-decoding of a query component ('+' is a space); a malformed escape is kept as is.
-std::string decode_component(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::string quoted(std::string_view s) {
-  constexpr std::size_t kMax = 64;
-  std::string out = "\"";
-  out.append(s.substr(0, kMax));
-  out += s.size() > kMax ? "...\"" : "\"";
-  return out;
-}
 
 /// validate_group owns the cross-field rules; its field says which one failed. The decoder
 /// already checked each slot's percentage and the slot count (as the cache's own decoder
@@ -172,7 +135,7 @@ Route Api::handle(const Request& request, Response& response) {
             "send the body as JSON with Content-Type: application/json" +
                 (request.content_type.empty()
                      ? std::string{}
-                     : ", not " + quoted(request.content_type)));
+                     : ", not " + cache::excerpt(request.content_type)));
       return Route::kUnknown;
     }
   }
@@ -199,7 +162,7 @@ Route Api::handle(const Request& request, Response& response) {
   }
   if (!id) {
     error(response, 404, "not_found",
-          "there is no mutex group with id " + quoted(id_text) + "; ids are integers");
+          "there is no mutex group with id " + cache::excerpt(id_text) + "; ids are integers");
     return depth == 2 && request.method == Method::kGet ? Route::kGet : Route::kUnknown;
   }
   if (depth == 2 && request.method == Method::kGet) {
@@ -217,14 +180,16 @@ Route Api::handle(const Request& request, Response& response) {
 void Api::list(std::string_view query, Response& response) {
   std::size_t limit = kDefaultLimit;
   std::int64_t after = 0;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view param = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const std::size_t eq = param.find('=');
-    const std::string name = decode_component(param.substr(0, eq));
-    const std::string value =
-        eq == std::string_view::npos ? std::string{} : decode_component(param.substr(eq + 1));
+  // A NUL-terminated copy: Boost.URL 1.81 reads a query's last value past the end of a view.
+  const std::string query_text{query};
+  auto params = boost::urls::parse_query(query_text);
+  if (!params) {
+    return error(response, 400, "invalid_query",
+                 "the query string is not valid (percent-encode special characters)");
+  }
+  for (auto param : *params) {
+    const std::string name = param.key.decode({true, false, false});
+    const std::string value = param.value.decode({true, false, false});
     if (name == "limit") {
       std::uint64_t n = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -233,14 +198,14 @@ void Api::list(std::string_view query, Response& response) {
           (!too_big && n == 0)) {
         return error(response, 400, "invalid_limit",
                      "limit must be a whole number from 1 (above 1000 it is capped at 1000), "
-                     "got " + quoted(value));
+                     "got " + cache::excerpt(value));
       }
       limit = too_big || n > kMaxLimit ? kMaxLimit : static_cast<std::size_t>(n);
     } else if (name == "cursor" && !value.empty()) {
       const auto cursor = parse_id(value);
       if (!cursor) {
         return error(response, 400, "invalid_cursor",
-                     "cursor must be the nextCursor of a previous page, got " + quoted(value));
+                     "cursor must be the nextCursor of a previous page, got " + cache::excerpt(value));
       }
       after = *cursor;
     }
@@ -350,7 +315,7 @@ void Api::edit_slot(std::int64_t id, std::string_view slot_text, const Request& 
   const auto index = parse_id(slot_text);
   if (!index || *index < 1) {
     return error(response, 404, "slot_not_found",
-                 "slot indexes are integers from 1, got " + quoted(slot_text));
+                 "slot indexes are integers from 1, got " + cache::excerpt(slot_text));
   }
   auto decoded = decode_slot_edit(request.body, options_.limits);
   if (!decoded) {

@@ -4,38 +4,12 @@
 
 #include <simdjson.h>
 
+#include "cache/json_text.hpp"
+
 namespace mutex_edge::mgmt {
 namespace {
 
 namespace dom = simdjson::dom;
-
-std::string_view type_name(dom::element value) {
-  switch (value.type()) {
-    case dom::element_type::ARRAY:
-      return "an array";
-    case dom::element_type::OBJECT:
-      return "an object";
-    case dom::element_type::INT64:
-    case dom::element_type::UINT64:
-    case dom::element_type::DOUBLE:
-      return "a number";
-    case dom::element_type::STRING:
-      return "a string";
-    case dom::element_type::BOOL:
-      return "a boolean";
-    case dom::element_type::NULL_VALUE:
-      return "null";
-  }
-  return "unknown";
-}
-
-std::string quoted(std::string_view s) {
-  constexpr std::size_t kMax = 64;
-  std::string out = "\"";
-  out.append(s.substr(0, kMax));
-  out += s.size() > kMax ? "...\"" : "\"";
-  return out;
-}
 
 /// Reads fields of a request body; keeps the first problem, later reads then do nothing.
 class Reader {
@@ -67,7 +41,7 @@ class Reader {
     }
     if (root.get_object().get(out)) {
       fail("invalid_type",
-           std::string{"the request body must be a JSON object, got "}.append(type_name(root)));
+           std::string{"the request body must be a JSON object, got "}.append(cache::json_type_name(root.type())));
       return false;
     }
     return true;
@@ -75,7 +49,7 @@ class Reader {
 
   void wrong_type(std::string_view field, std::string_view expected, dom::element value) {
     fail("invalid_type", std::string{field} + " must be " + std::string{expected} + ", got " +
-                             std::string{type_name(value)});
+                             std::string{cache::json_type_name(value.type())});
   }
 
   /// Ids are numbers in responses and numbers or strings of digits on input.
@@ -96,7 +70,7 @@ class Reader {
       }
       fail("invalid_value", std::string{field} +
                                 " must be an integer id (a number or a string of digits), got " +
-                                quoted(text));
+                                cache::excerpt(text));
       return false;
     }
     wrong_type(field, "an integer id (a number or a string of digits)", value);
