@@ -1,6 +1,5 @@
 #include "mgmt/api.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <optional>
 
