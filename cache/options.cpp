@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-#include <boost/program_options/options_description.hpp>
+#include <boost/program_options.hpp>
 
 namespace mutex_edge::cache {
 
@@ -74,6 +74,35 @@ std::string env_name(std::string_view prefix, std::string_view option) {
     name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return name;
+}
+
+boost::system::result<void, std::string> parse_flags_and_env(
+    int argc, const char* const* argv, const boost::program_options::options_description& options,
+    std::string_view prefix, boost::program_options::variables_map& values) {
+  namespace po = boost::program_options;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).run(), values);
+    po::store(po::parse_environment(options,
+                                    [&](const std::string& variable) {
+                                      return env_to_option(options, prefix, variable);
+                                    }),
+              values);
+    po::notify(values);
+  } catch (const po::error& e) {
+    return std::string{e.what()} + " (see --help)";
+  }
+  return {};
+}
+
+std::string env_variables_help(const boost::program_options::options_description& options,
+                               std::string_view prefix) {
+  std::string help;
+  for (const auto& option : options.options()) {
+    if (option->long_name() != "help") {
+      help += "  " + env_name(prefix, option->long_name()) + "\n";
+    }
+  }
+  return help;
 }
 
 }  // namespace mutex_edge::cache

@@ -6,8 +6,11 @@
 #include <string>
 #include <string_view>
 
+#include <boost/system/result.hpp>
+
 namespace boost::program_options {
 class options_description;
+class variables_map;
 }  // namespace boost::program_options
 
 namespace mutex_edge::cache {
@@ -26,5 +29,15 @@ namespace mutex_edge::cache {
 
 /// The environment variable of an option: `config-file` -> `<PREFIX>CONFIG_FILE`.
 [[nodiscard]] std::string env_name(std::string_view prefix, std::string_view option);
+
+/// Reads `argv` against `options`, then every `<PREFIX><OPTION>` environment variable (a flag
+/// wins over its variable), into `values`. The error is one line naming the bad option.
+[[nodiscard]] boost::system::result<void, std::string> parse_flags_and_env(
+    int argc, const char* const* argv, const boost::program_options::options_description& options,
+    std::string_view prefix, boost::program_options::variables_map& values);
+
+/// One line per option's environment variable (all but --help), for --help.
+[[nodiscard]] std::string env_variables_help(
+    const boost::program_options::options_description& options, std::string_view prefix);
 
 }  // namespace mutex_edge::cache

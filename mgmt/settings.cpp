@@ -97,14 +97,8 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
       "seed of the random draws deciding which requests get a fault (default 0)");
 
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
-    po::store(po::parse_environment(
-                  options, [&](const std::string& v) { return cache::env_to_option(options, kEnvPrefix, v); }),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return SettingsError{std::string{e.what()} + " (see --help)"};
+  if (auto parsed = cache::parse_flags_and_env(argc, argv, options, kEnvPrefix, vm); !parsed) {
+    return SettingsError{parsed.error()};
   }
 
   if (vm.count("help") != 0) {
@@ -117,11 +111,7 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
          << "\nEnvironment variables:\n"
             "  MUTEX_MGMT_API_KEYS   the accepted API keys, comma-separated (required unless\n"
             "                        --insecure-no-auth); clients send Authorization: Bearer KEY\n";
-    for (const auto& option : options.options()) {
-      if (option->long_name() != "help") {
-        help << "  " << cache::env_name(kEnvPrefix, option->long_name()) << '\n';
-      }
-    }
+    help << cache::env_variables_help(options, kEnvPrefix);
     return ParsedSettings{std::nullopt, help.str()};
   }
 

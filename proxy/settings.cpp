@@ -86,14 +86,8 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
       "on SIGTERM/SIGINT, how long in-flight requests may take before exit (default 10s)");
 
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
-    po::store(po::parse_environment(options,
-                                    [&](const std::string& v) { return cache::env_to_option(options, kEnvPrefix, v); }),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return SettingsError{std::string{e.what()} + " (see --help)"};
+  if (auto parsed = cache::parse_flags_and_env(argc, argv, options, kEnvPrefix, vm); !parsed) {
+    return SettingsError{parsed.error()};
   }
 
   if (vm.count("help") != 0) {
@@ -105,11 +99,7 @@ boost::system::result<ParsedSettings, SettingsError> parse_settings(int argc,
          << options
          << "\nEnvironment variables:\n"
             "  MUTEX_EDGE_API_KEY  the upstream's bearer key (only from the environment)\n";
-    for (const auto& option : options.options()) {
-      if (option->long_name() != "help") {
-        help << "  " << cache::env_name(kEnvPrefix, option->long_name()) << '\n';
-      }
-    }
+    help << cache::env_variables_help(options, kEnvPrefix);
     return ParsedSettings{std::nullopt, help.str()};
   }
 
