@@ -242,12 +242,20 @@ bool Store::key_taken(const std::string& key, std::int64_t& owner) {
   return false;
 }
 
-StoreResult<std::uint64_t> Store::bump_version() {
-  Statement::Use use{*bump_};
-  if (use.step() != SQLITE_ROW) {
-    return failure("counting the change");
+std::optional<ApiError> Store::commit_change(Transaction& tx, const char* what) {
+  std::uint64_t version = 0;
+  {
+    Statement::Use use{*bump_};
+    if (use.step() != SQLITE_ROW) {
+      return failure("counting the change");
+    }
+    version = static_cast<std::uint64_t>(sqlite3_column_int64(use.get(), 0));
   }
-  return static_cast<std::uint64_t>(sqlite3_column_int64(use.get(), 0));
+  if (!tx.commit()) {
+    return failure(what);
+  }
+  version_.store(version, std::memory_order_release);
+  return std::nullopt;
 }
 
 StoreResult<std::size_t> Store::size() {
@@ -282,14 +290,9 @@ StoreResult<std::size_t> Store::seed_if_empty(const std::vector<cache::GroupConf
       return failure(("seeding group " + std::to_string(group.id)).c_str());
     }
   }
-  auto version = bump_version();
-  if (!version) {
-    return version.error();
+  if (auto refused = commit_change(tx, "committing the seed")) {
+    return *refused;
   }
-  if (!tx.commit()) {
-    return failure("committing the seed");
-  }
-  version_.store(*version, std::memory_order_release);
   return groups.size();
 }
 
@@ -371,14 +374,9 @@ StoreResult<std::string> Store::create(cache::GroupConfig& group, bool key_given
       return failure("inserting a group");
     }
   }
-  auto version = bump_version();
-  if (!version) {
-    return version.error();
+  if (auto refused = commit_change(tx, "committing a new group")) {
+    return *refused;
   }
-  if (!tx.commit()) {
-    return failure("committing a new group");
-  }
-  version_.store(*version, std::memory_order_release);
   return body;
 }
 
@@ -429,14 +427,9 @@ StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) 
       return failure("updating a group");
     }
   }
-  auto version = bump_version();
-  if (!version) {
-    return version.error();
+  if (auto refused = commit_change(tx, "committing an edit")) {
+    return *refused;
   }
-  if (!tx.commit()) {
-    return failure("committing an edit");
-  }
-  version_.store(*version, std::memory_order_release);
   return body;
 }
 

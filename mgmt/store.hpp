@@ -76,7 +76,9 @@ class Store {
   explicit Store(sqlite3* db);
   [[nodiscard]] ApiError failure(const char* what) const;
   [[nodiscard]] bool key_taken(const std::string& key, std::int64_t& owner);
-  [[nodiscard]] StoreResult<std::uint64_t> bump_version();
+  /// Counts the change in the data version and commits; the new version is published only
+  /// once the commit is durable. Returns the error, if any.
+  [[nodiscard]] std::optional<ApiError> commit_change(Transaction& tx, const char* what);
 
   sqlite3* db_;
   std::mutex mutex_;
