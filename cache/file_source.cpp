@@ -1,16 +1,14 @@
 #include "cache/file_source.hpp"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstring>
 
-#include "cache/config_file.hpp"
+#include <sys/stat.h>
 
 namespace mutex_edge::cache {
 
 FileSource::FileSource(boost::asio::any_io_executor executor, std::filesystem::path path,
-                       std::chrono::milliseconds interval, ParseOptions options,
+                       std::chrono::milliseconds interval, config::ParseOptions options,
                        Callbacks callbacks)
     : timer_{std::move(executor)},
       path_{std::move(path)},
@@ -39,13 +37,13 @@ bool FileSource::load() {
     callbacks_.failed(error);
     return false;
   }
-  auto page = load_config_file(path_, options_);
+  auto page = config::load_list_file(path_, options_);
   if (!page) {
     // Remember the stamp anyway: the same bad file is reported once, not every interval.
     last_ = before;
     have_stamp_ = true;
     failing_ = true;
-    callbacks_.failed(page.error());
+    callbacks_.failed(page.error().message);
     return false;
   }
   last_ = before;

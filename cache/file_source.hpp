@@ -8,7 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "cache/config_parser.hpp"
+#include "config/parser.hpp"
 
 namespace mutex_edge::cache {
 
@@ -17,13 +17,13 @@ namespace mutex_edge::cache {
 class FileSource {
  public:
   struct Callbacks {
-    std::function<void(ListPage)> loaded;            // a new or edited file parsed
+    std::function<void(config::ListPage)> loaded;    // a new or edited file parsed
     std::function<void()> unchanged;                 // checked: nothing changed
     std::function<void(const std::string&)> failed;  // unreadable or unusable as a whole
   };
 
   FileSource(boost::asio::any_io_executor executor, std::filesystem::path path,
-             std::chrono::milliseconds interval, ParseOptions options, Callbacks callbacks);
+             std::chrono::milliseconds interval, config::ParseOptions options, Callbacks callbacks);
 
   /// Loads the file now. Returns false (after calling `failed`) when it cannot be used.
   bool load();
@@ -48,7 +48,7 @@ class FileSource {
   boost::asio::steady_timer timer_;
   std::filesystem::path path_;
   std::chrono::milliseconds interval_;
-  ParseOptions options_;
+  config::ParseOptions options_;
   Callbacks callbacks_;
   Stamp last_{};
   bool have_stamp_ = false;

@@ -1,6 +1,6 @@
 #include "cache/snapshot.hpp"
 
-#include "cache/serialize.hpp"
+#include "config/serialize.hpp"
 
 namespace mutex_edge::cache {
 
@@ -13,36 +13,36 @@ std::uint64_t fnv1a64(std::string_view data) noexcept {
   return h;
 }
 
-eval::CompiledGroup compile_group(const GroupConfig& group) {
+eval::CompiledGroup compile_group(const config::GroupConfig& group) {
   std::vector<eval::SlotDef> slots;
   slots.reserve(group.slots.size());
-  for (const SlotConfig& slot : group.slots) {
+  for (const config::SlotConfig& slot : group.slots) {
     slots.push_back({slot.index, slot.percentage, slot.individuals, slot.cohorts});
   }
   return eval::CompiledGroup::compile({group.bucketing_key, group.bucketing_salt, slots});
 }
 
-std::unique_ptr<const Snapshot> Snapshot::build(std::vector<GroupConfig> groups,
+std::unique_ptr<const Snapshot> Snapshot::build(std::vector<config::GroupConfig> groups,
                                                 std::uint64_t version, SnapshotOrigin origin,
-                                                std::vector<ConfigError>& rejected) {
+                                                std::vector<config::ConfigError>& rejected) {
   std::unique_ptr<Snapshot> snapshot{new Snapshot};
   snapshot->version_ = version;
   snapshot->origin_ = std::move(origin);
   snapshot->groups_.reserve(groups.size());
   snapshot->compiled_.reserve(groups.size());
   for (std::size_t position = 0; position < groups.size(); ++position) {
-    GroupConfig& group = groups[position];
+    config::GroupConfig& group = groups[position];
     if (auto it = snapshot->by_key_.find(group.key); it != snapshot->by_key_.end()) {
-      rejected.push_back({describe_group(position, group), "key",
-                          "is already used by group id " +
-                              std::to_string(snapshot->groups_[it->second].id) +
-                              "; keys must be unique, the first group keeps it"});
+      rejected.push_back(
+          {config::Problem::kDuplicate, config::describe_group(position, group), "key",
+           "is already used by group id " + std::to_string(snapshot->groups_[it->second].id) +
+               "; keys must be unique, the first group keeps it"});
       continue;
     }
     if (auto it = snapshot->by_id_.find(group.id); it != snapshot->by_id_.end()) {
-      rejected.push_back({describe_group(position, group), "id",
-                          "is already used by group key \"" +
-                              snapshot->groups_[it->second].key +
+      rejected.push_back({config::Problem::kDuplicate, config::describe_group(position, group),
+                          "id",
+                          "is already used by group key \"" + snapshot->groups_[it->second].key +
                               "\"; ids must be unique, the first group keeps it"});
       continue;
     }
@@ -52,7 +52,7 @@ std::unique_ptr<const Snapshot> Snapshot::build(std::vector<GroupConfig> groups,
     snapshot->by_id_.emplace(group.id, index);
     snapshot->groups_.push_back(std::move(group));
   }
-  snapshot->content_hash_ = fnv1a64(serialize_list(snapshot->groups_));
+  snapshot->content_hash_ = fnv1a64(config::serialize_list(snapshot->groups_));
   return snapshot;
 }
 
@@ -64,6 +64,26 @@ std::optional<std::size_t> Snapshot::find_key(std::string_view key) const noexce
 std::optional<std::size_t> Snapshot::find_id(std::int64_t id) const noexcept {
   auto it = by_id_.find(id);
   return it == by_id_.end() ? std::nullopt : std::optional{it->second};
+}
+
+void Snapshot::select(std::optional<std::span<const std::string_view>> keys,
+                      std::vector<std::size_t>& groups,
+                      std::vector<std::string_view>& unknown) const {
+  groups.clear();
+  unknown.clear();
+  if (!keys) {
+    for (std::size_t i = 0; i < groups_.size(); ++i) {
+      groups.push_back(i);
+    }
+    return;
+  }
+  for (std::string_view key : *keys) {
+    if (auto i = find_key(key)) {
+      groups.push_back(*i);
+    } else {
+      unknown.push_back(key);
+    }
+  }
 }
 
 }  // namespace mutex_edge::cache

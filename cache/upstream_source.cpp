@@ -20,8 +20,6 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include "cache/log.hpp"
-
 namespace mutex_edge::cache {
 namespace {
 
@@ -50,7 +48,7 @@ struct Fetch {
   PollOutcome outcome = PollOutcome::kUpdated;
   std::string message;
   milliseconds retry_after{0};
-  ListPage merged;
+  config::ListPage merged;
   std::size_t pages = 0;
 };
 
@@ -94,31 +92,10 @@ std::string describe(beast::error_code ec, const UpstreamOptions& options, const
 
 }  // namespace
 
-std::string_view to_string(PollOutcome outcome) noexcept {
-  switch (outcome) {
-    case PollOutcome::kUpdated:
-      return "updated";
-    case PollOutcome::kNotModified:
-      return "not_modified";
-    case PollOutcome::kAuthError:
-      return "auth_error";
-    case PollOutcome::kRateLimited:
-      return "rate_limited";
-    case PollOutcome::kHttpError:
-      return "http_error";
-    case PollOutcome::kNetworkError:
-      return "network_error";
-    case PollOutcome::kInvalidResponse:
-      return "invalid_response";
-  }
-  return "unknown";
-}
-
 struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
   net::any_io_executor executor;
   UpstreamOptions options;
   Callbacks callbacks;
-  metrics::PollMetrics* metrics = nullptr;
   Target target;
   std::string name;
   std::optional<ssl::context> tls;
@@ -129,8 +106,8 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
   std::string etag;  // of the last complete listing, when every page carried the same one
   std::function<void()> close_connection;  // set while a connection is open
 
-  Impl(net::any_io_executor ex, UpstreamOptions opts, Callbacks cbs, metrics::PollMetrics* m)
-      : executor{ex}, options{std::move(opts)}, callbacks{std::move(cbs)}, metrics{m}, timer{ex} {}
+  Impl(net::any_io_executor ex, UpstreamOptions opts, Callbacks cbs)
+      : executor{ex}, options{std::move(opts)}, callbacks{std::move(cbs)}, timer{ex} {}
 
   net::awaitable<void> run() {
     auto self = shared_from_this();
@@ -140,27 +117,21 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       if (stopped) {
         co_return;
       }
-      const bool ok = fetch.outcome == PollOutcome::kUpdated ||
-                      fetch.outcome == PollOutcome::kNotModified;
-      failures = ok ? 0 : failures + 1;
-      std::string_view outcome = to_string(fetch.outcome);
+      failures = succeeded(fetch.outcome) ? 0 : failures + 1;
+      PollReport report{fetch.outcome, Clock::now() - started, fetch.pages};
       if (fetch.outcome == PollOutcome::kUpdated) {
         if (!callbacks.loaded(std::move(fetch.merged))) {
-          outcome = "unchanged";
+          report.outcome = PollOutcome::kUnchanged;
         }
       } else if (fetch.outcome == PollOutcome::kNotModified) {
         callbacks.not_modified();
       } else {
         callbacks.failed(fetch.outcome, fetch.message);
       }
-      if (metrics != nullptr) {
-        metrics->poll_finished(outcome, Clock::now() - started, fetch.pages);
-        if (ok) {
-          metrics->success_at(std::chrono::system_clock::now());
-        }
+      if (callbacks.finished) {
+        callbacks.finished(report);
       }
-      timer.expires_after(
-          next_delay(options, fetch.outcome, failures, fetch.retry_after, rng));
+      timer.expires_after(next_delay(options, fetch.outcome, failures, fetch.retry_after, rng));
       co_await timer.async_wait(kNoThrow);
     }
   }
@@ -255,8 +226,7 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       if (fetch.pages == options.max_pages) {
         co_return fail(PollOutcome::kInvalidResponse,
-                       "the listing has more than " + std::to_string(options.max_pages) +
-                           " pages");
+                       "the listing has more than " + std::to_string(options.max_pages) + " pages");
       }
       if (!connected) {
         buffer.clear();
@@ -284,8 +254,9 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       const std::string page_name = "page " + std::to_string(fetch.pages + 1);
       auto [write_ec, written] = co_await http::async_write(*stream, request, kNoThrow);
       if (write_ec) {
-        co_return fail(PollOutcome::kNetworkError,
-                       describe(write_ec, options, ("sending the request for " + page_name).c_str()));
+        co_return fail(
+            PollOutcome::kNetworkError,
+            describe(write_ec, options, ("sending the request for " + page_name).c_str()));
       }
       http::response_parser<http::string_body> parser;
       parser.header_limit(kMaxHeaderBytes);
@@ -320,7 +291,7 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
         }
         co_return fail(PollOutcome::kHttpError, text);
       }
-      auto page = parse_list_page(response.body(), options.parse);
+      auto page = config::parse_list_page(response.body(), options.parse);
       if (!page) {
         co_return fail(PollOutcome::kInvalidResponse, page_name + ": " + page.error().to_string());
       }
@@ -331,10 +302,10 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       } else if (page_etag != first_etag) {
         same_etag = false;
       }
-      for (GroupConfig& group : page->groups) {
+      for (config::GroupConfig& group : page->groups) {
         fetch.merged.groups.push_back(std::move(group));
       }
-      for (ConfigError& error : page->rejected) {
+      for (config::ConfigError& error : page->rejected) {
         error.group = page_name + " " + error.group;
         fetch.merged.rejected.push_back(std::move(error));
       }
@@ -358,11 +329,13 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
 
 UpstreamSource::UpstreamSource(std::unique_ptr<Impl> impl) : impl_{std::move(impl)} {}
 
-UpstreamSource::~UpstreamSource() { stop(); }
+UpstreamSource::~UpstreamSource() {
+  stop();
+}
 
-boost::system::result<std::unique_ptr<UpstreamSource>, UpstreamSource::Error>
-UpstreamSource::create(net::any_io_executor executor, UpstreamOptions options,
-                       Callbacks callbacks, metrics::PollMetrics* metrics) {
+common::Result<std::unique_ptr<UpstreamSource>> UpstreamSource::create(
+    net::any_io_executor executor, UpstreamOptions options, Callbacks callbacks) {
+  using common::Error;
   auto url = boost::urls::parse_absolute_uri(options.url);
   if (!url) {
     return Error{"--upstream: not an absolute URL: '" + options.url + "'"};
@@ -379,8 +352,9 @@ UpstreamSource::create(net::any_io_executor executor, UpstreamOptions options,
     return Error{"--upstream: no host in '" + options.url + "'"};
   }
   if (url->has_userinfo() || url->has_query() || url->has_fragment()) {
-    return Error{"--upstream: give scheme://host[:port][/path] only (no credentials, query or "
-                 "fragment); the key comes from MUTEX_EDGE_API_KEY"};
+    return Error{
+        "--upstream: give scheme://host[:port][/path] only (no credentials, query or "
+        "fragment); the key comes from MUTEX_EDGE_API_KEY"};
   }
   target.port = url->has_port() ? std::string{url->port()} : (target.tls ? "443" : "80");
   target.host_header = url->has_port() ? target.host + ":" + target.port : target.host;
@@ -389,7 +363,7 @@ UpstreamSource::create(net::any_io_executor executor, UpstreamOptions options,
     target.base_path.pop_back();
   }
 
-  auto impl = std::make_unique<Impl>(executor, std::move(options), std::move(callbacks), metrics);
+  auto impl = std::make_unique<Impl>(executor, std::move(options), std::move(callbacks));
   impl->target = target;
   impl->name = "upstream:" + scheme + "://" + target.host + ":" + target.port + target.base_path;
   if (target.tls) {
@@ -421,7 +395,9 @@ void UpstreamSource::stop() {
   }
 }
 
-const std::string& UpstreamSource::name() const noexcept { return impl_->name; }
+const std::string& UpstreamSource::name() const noexcept {
+  return impl_->name;
+}
 
 milliseconds UpstreamSource::next_delay(const UpstreamOptions& options, PollOutcome outcome,
                                         unsigned failures, milliseconds retry_after,
@@ -435,6 +411,7 @@ milliseconds UpstreamSource::next_delay(const UpstreamOptions& options, PollOutc
   };
   switch (outcome) {
     case PollOutcome::kUpdated:
+    case PollOutcome::kUnchanged:
     case PollOutcome::kNotModified:
       return std::max(milliseconds{10}, uniform(options.interval - options.jitter,
                                                 options.interval + options.jitter));

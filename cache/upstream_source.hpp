@@ -10,8 +10,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/system/result.hpp>
 
-#include "cache/config_parser.hpp"
-#include "metrics/poll_metrics.hpp"
+#include "cache/source.hpp"
+#include "common/error.hpp"
+#include "config/parser.hpp"
 
 namespace mutex_edge::cache {
 
@@ -19,7 +20,7 @@ struct UpstreamOptions {
   std::string url;      // http(s)://host[:port][/base]: the Management API or another mutex-edge
   std::string api_key;  // sent as a bearer token; never logged, never in an error
   std::chrono::milliseconds interval{std::chrono::seconds{10}};
-  std::chrono::milliseconds jitter{std::chrono::seconds{1}};  // +- on every interval
+  std::chrono::milliseconds jitter{std::chrono::seconds{1}};            // +- on every interval
   std::chrono::milliseconds failure_interval{std::chrono::seconds{1}};  // first retry
   std::chrono::milliseconds backoff_max{std::chrono::seconds{60}};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds{5}};
@@ -27,18 +28,14 @@ struct UpstreamOptions {
   std::string ca_file;  // trust these CAs instead of the system's
   std::size_t page_limit = 1000;
   std::size_t max_pages = 1000;
-  ParseOptions parse;  // limits per page (max_document_bytes caps each response body)
+  config::ParseOptions parse;  // limits per page (max_document_bytes caps each response body)
 };
 
-/// What one poll came to; `failed` carries a message fit for logs and /status.
-enum class PollOutcome : std::uint8_t {
-  kUpdated,          // every page arrived and parsed (content may still equal the served one)
-  kNotModified,      // 304: the listing did not change
-  kAuthError,        // 401/403: the key is wrong; retried slowly, never in a tight loop
-  kRateLimited,      // 429/503 (Retry-After honoured)
-  kHttpError,        // any other status
-  kNetworkError,     // resolve, connect, TLS, timeout, dropped connection
-  kInvalidResponse,  // a page that is not the list shape, too large, a cursor loop
+/// One poll, for metrics: how it ended, how long it took, how many pages it fetched.
+struct PollReport {
+  PollOutcome outcome = PollOutcome::kUpdated;
+  std::chrono::steady_clock::duration took{};
+  std::size_t pages = 0;
 };
 
 /// Polls `GET <url>/api/1/mutexes?limit=N[&cursor=...]` through every page on the given
@@ -47,19 +44,16 @@ enum class PollOutcome : std::uint8_t {
 class UpstreamSource {
  public:
   struct Callbacks {
-    std::function<bool(ListPage)> loaded;  // every page, merged; true if the config changed
+    std::function<bool(config::ListPage)> loaded;  // every page, merged; true if it changed
     std::function<void()> not_modified;
+    /// The poll failed; the message is fit for logs and /status (it never holds the key).
     std::function<void(PollOutcome, const std::string&)> failed;
-  };
-
-  struct Error {
-    std::string message;
+    std::function<void(const PollReport&)> finished;  // after every poll; optional
   };
 
   /// Checks the URL and TLS settings (a bad --ca-file fails here).
-  [[nodiscard]] static boost::system::result<std::unique_ptr<UpstreamSource>, Error> create(
-      boost::asio::any_io_executor executor, UpstreamOptions options, Callbacks callbacks,
-      metrics::PollMetrics* metrics);
+  [[nodiscard]] static common::Result<std::unique_ptr<UpstreamSource>> create(
+      boost::asio::any_io_executor executor, UpstreamOptions options, Callbacks callbacks);
   ~UpstreamSource();
 
   /// Polls now, then keeps polling until stop().
@@ -71,16 +65,15 @@ class UpstreamSource {
 
   /// The delay before the next poll after `outcome`, the `failures`-th in a row (0 on success),
   /// with `retry_after` from the server if it sent one. Exposed for tests.
-  [[nodiscard]] static std::chrono::milliseconds next_delay(
-      const UpstreamOptions& options, PollOutcome outcome, unsigned failures,
-      std::chrono::milliseconds retry_after, std::mt19937_64& rng);
+  [[nodiscard]] static std::chrono::milliseconds next_delay(const UpstreamOptions& options,
+                                                            PollOutcome outcome, unsigned failures,
+                                                            std::chrono::milliseconds retry_after,
+                                                            std::mt19937_64& rng);
 
  private:
   struct Impl;
   explicit UpstreamSource(std::unique_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
-
-[[nodiscard]] std::string_view to_string(PollOutcome outcome) noexcept;
 
 }  // namespace mutex_edge::cache

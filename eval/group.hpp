@@ -45,9 +45,9 @@ inline constexpr int kNoSlot = -1;
 struct Assignment {
   int slot = kNoSlot;  // position in the group's slots (index order), or kNoSlot
   Reason reason = Reason::kNoBucketingValue;
-  bool hashed = false;       // hash and d are set only when the user was hashed
-  std::uint32_t hash = 0;    // murmur3 of "salt/value"
-  std::uint32_t d = 0;       // hash / 100
+  bool hashed = false;     // hash and d are set only when the user was hashed
+  std::uint32_t hash = 0;  // murmur3 of "salt/value"
+  std::uint32_t d = 0;     // hash / 100
 };
 
 /// Largest distribution value plus one: the upper bound of a slot ending at 100%.
@@ -85,8 +85,8 @@ class CompiledGroup {
   [[nodiscard]] int inclusion_slot(const User& user, Reason& reason) const noexcept;
 
   Source source_ = Source::kUserId;
-  std::string field_;          // for kField / kProperty
-  Murmur3Stream prefix_;       // state after hashing "salt/"
+  std::string field_;     // for kField / kProperty
+  Murmur3Stream prefix_;  // state after hashing "salt/"
   std::vector<std::uint32_t> upper_;
   bool single_full_slot_ = false;
   InclusionMap individuals_;

@@ -24,9 +24,9 @@ class Murmur3Stream {
   void mix_block(std::uint32_t k) noexcept;
 
   std::uint32_t h_;
-  std::uint32_t tail_ = 0;        // pending bytes, little-endian
-  std::uint32_t tail_len_ = 0;    // 0..3
-  std::uint32_t total_len_ = 0;   // modulo 2^32, as the reference does
+  std::uint32_t tail_ = 0;       // pending bytes, little-endian
+  std::uint32_t tail_len_ = 0;   // 0..3
+  std::uint32_t total_len_ = 0;  // modulo 2^32, as the reference does
 };
 
 }  // namespace mutex_edge::eval

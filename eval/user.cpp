@@ -9,10 +9,11 @@ namespace mutex_edge::eval {
 
 bool is_top_level_user_field(std::string_view name) noexcept {
   static constexpr std::array<std::string_view, 20> kTopLevel = {
-      "user_id",    "device_id",           "amplitude_id", "country",      "city",
-      "region",     "dma",                 "language",     "platform",     "version",
-      "os",         "device_manufacturer", "device_brand", "device_model", "carrier",
-      "library",    "ip_address",          "start_version", "paying",      "cohort_ids"};
+      "user_id",      "device_id",     "amplitude_id", "country",
+      "city",         "region",        "dma",          "language",
+      "platform",     "version",       "os",           "device_manufacturer",
+      "device_brand", "device_model",  "carrier",      "library",
+      "ip_address",   "start_version", "paying",       "cohort_ids"};
   for (std::string_view field : kTopLevel) {
     if (field == name) {
       return true;
@@ -42,8 +43,8 @@ std::size_t format_js_number(double value, char* out) noexcept {
 
   // Shortest round-trip digits, as ECMAScript's Number::toString requires: d[.ddd]e±x.
   std::array<char, 40> sci{};
-  auto [end, ec] = std::to_chars(sci.data(), sci.data() + sci.size(), value,
-                                 std::chars_format::scientific);
+  auto [end, ec] =
+      std::to_chars(sci.data(), sci.data() + sci.size(), value, std::chars_format::scientific);
   (void)ec;  // cannot fail: the buffer holds any double
   std::array<char, 20> digits{};
   int k = 0;

@@ -19,9 +19,9 @@ struct Field {
 struct User {
   std::optional<std::string_view> user_id;    // nullopt: missing or null
   std::optional<std::string_view> device_id;  // nullopt: missing or null
-  std::span<const Field> fields;              // every other top-level field (amplitude_id, country, ...)
-  std::span<const Field> properties;          // user_properties
-  bool has_cohort_ids = false;                // false: cohort_ids missing or null
+  std::span<const Field> fields;      // every other top-level field (amplitude_id, country, ...)
+  std::span<const Field> properties;  // user_properties
+  bool has_cohort_ids = false;        // false: cohort_ids missing or null
   std::span<const std::string_view> cohort_ids;  // non-empty ids only (the engine drops empty ones)
 };
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <csignal>
 #include <ctime>
 #include <memory_resource>
 #include <optional>
@@ -13,10 +14,13 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
+
+#include "common/json_writer.hpp"
 
 namespace mutex_edge::http {
 namespace {
@@ -63,7 +67,9 @@ Method to_method(bhttp::verb verb) {
   }
 }
 
-std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
+std::string_view view(beast::string_view s) {
+  return {s.data(), s.size()};
+}
 
 void append_number(std::string& out, std::uint64_t n) {
   char buf[24];
@@ -119,8 +125,6 @@ void Response::reset() {
   content_type = "application/json";
   body.clear();
   headers.clear();
-  delay = std::chrono::milliseconds{0};
-  drop = false;
 }
 
 void Response::header(std::string_view name, std::string_view value) {
@@ -141,31 +145,10 @@ void error(Response& response, int status, std::string_view code, std::string_vi
   response.status = status;
   response.content_type = "application/json";
   response.body.clear();
-  response.body += R"({"error":{"code":")";
-  response.body += code;  // codes are snake_case: nothing to escape
-  response.body += R"(","message":)";
-  // Escape the message as a JSON string.
-  response.body += '"';
-  for (char c : message) {
-    switch (c) {
-      case '"':
-        response.body += "\\\"";
-        break;
-      case '\\':
-        response.body += "\\\\";
-        break;
-      case '\n':
-        response.body += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          response.body += ' ';
-        } else {
-          response.body += c;
-        }
-    }
-  }
-  response.body += "\"}}";
+  common::JsonWriter writer{response.body};
+  writer.begin_object().key("error").begin_object();
+  writer.key("code").value(code).key("message").value(message);
+  writer.end_object().end_object();
 }
 
 bool is_json(std::string_view content_type) noexcept {
@@ -178,15 +161,15 @@ bool is_json(std::string_view content_type) noexcept {
   return json || type.find("+json") != std::string_view::npos;
 }
 
-void drain_on_signal(net::signal_set& signals, Server& server, net::io_context& control,
-                     std::function<void()> on_signal) {
+void run_until_signal(Server& server, net::io_context& control, std::function<void()> on_signal) {
+  net::signal_set signals{control, SIGINT, SIGTERM};
   signals.async_wait([&signals, &server, &control, on_signal = std::move(on_signal)](
                          beast::error_code ec, int signal) {
     if (ec) {
       return;
     }
     spdlog::info("msg=\"shutting down: draining connections\" signal={} grace_ms={}", signal,
-                 server.options().shutdown_grace.count());
+                 server.options().server.shutdown_grace.count());
     if (on_signal) {
       on_signal();
     }
@@ -197,6 +180,8 @@ void drain_on_signal(net::signal_set& signals, Server& server, net::io_context& 
       }
     });
   });
+  control.run();
+  server.stop();
 }
 
 class Session;
@@ -239,10 +224,10 @@ class Worker {
 
 /// One client connection: read a request, answer it, repeat (requests pipelined by the client
 /// wait in the buffer and are answered in order).
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public std::enable_shared_from_this<Session>, public Exchange {
  public:
   Session(tcp::socket&& socket, Worker& worker, std::atomic<std::size_t>& open)
-      : stream_{std::move(socket)}, timer_{stream_.get_executor()}, worker_{worker}, open_{open} {
+      : stream_{std::move(socket)}, worker_{worker}, open_{open} {
     if (worker_.options.connection_opened) {
       worker_.options.connection_opened();
     }
@@ -255,6 +240,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void run() { do_read_header(); }
+
+  [[nodiscard]] net::any_io_executor executor() const override {
+    return worker_.ioc.get_executor();
+  }
+
+  [[nodiscard]] std::function<void(Outcome)> defer() override {
+    deferred_ = true;
+    return [self = shared_from_this()](Outcome outcome) { self->end(outcome); };
+  }
 
   /// Closes the connection if it is waiting for a new request.
   void close_if_idle() {
@@ -275,13 +269,13 @@ class Session : public std::enable_shared_from_this<Session> {
     arena_.release();
     parser_.emplace(std::piecewise_construct, std::make_tuple(),
                     std::make_tuple(std::pmr::polymorphic_allocator<char>{&arena_}));
-    parser_->header_limit(static_cast<std::uint32_t>(worker_.options.max_header_bytes));
-    parser_->body_limit(worker_.options.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(worker_.options.server.max_header_bytes));
+    parser_->body_limit(worker_.options.server.max_body_bytes);
     idle_ = buffer_.size() == 0;
-    stream_.expires_after(worker_.options.idle_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_read_header,
-                                                       shared_from_this()));
+    stream_.expires_after(worker_.options.server.idle_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
   }
 
   void on_read_header(beast::error_code ec, std::size_t) {
@@ -293,18 +287,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (parser_->is_done()) {
       return handle();
     }
-    stream_.expires_after(worker_.options.read_timeout);
+    stream_.expires_after(worker_.options.server.read_timeout);
     if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
       // Tell the client to send the body (curl waits a second for this otherwise).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      return net::async_write(
-          stream_, net::buffer(kContinue.data(), kContinue.size()),
-          [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
-            if (write_ec) {
-              return self->do_close();
-            }
-            self->do_read_body();
-          });
+      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                              [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+                                if (write_ec) {
+                                  return self->do_close();
+                                }
+                                self->do_read_body();
+                              });
     }
     do_read_body();
   }
@@ -333,11 +326,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::header_limit) {
       error(response_, 431, "headers_too_large",
             "the request head is larger than " +
-                std::to_string(worker_.options.max_header_bytes) + " bytes");
+                std::to_string(worker_.options.server.max_header_bytes) + " bytes");
     } else if (ec == bhttp::error::body_limit) {
       error(response_, 413, "payload_too_large",
-            "the request body is larger than " + std::to_string(worker_.options.max_body_bytes) +
-                " bytes");
+            "the request body is larger than " +
+                std::to_string(worker_.options.server.max_body_bytes) + " bytes");
     } else if (ec.category() == beast::error_code{bhttp::error::end_of_stream}.category() ||
                ec == bhttp::error::partial_message) {
       error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
@@ -359,22 +352,16 @@ class Session : public std::enable_shared_from_this<Session> {
     request.host = view(message[bhttp::field::host]);
     request.body = message.body();
     response_.reset();
-    worker_.handler->handle(request, response_);
     close_ = !message.keep_alive();
-    if (response_.delay <= std::chrono::milliseconds{0}) {
-      return respond();
+    deferred_ = false;
+    worker_.handler->handle(request, response_, *this);
+    if (!deferred_) {
+      end(Outcome::kRespond);
     }
-    timer_.expires_after(response_.delay);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) {
-        return self->do_close();
-      }
-      self->respond();
-    });
   }
 
-  void respond() {
-    if (response_.drop) {
+  void end(Outcome outcome) {
+    if (outcome == Outcome::kClose) {
       worker_.handler->finished(response_, Clock::now() - started_, true);
       beast::error_code ec;
       stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -390,7 +377,7 @@ class Session : public std::enable_shared_from_this<Session> {
     write_head(head_, response_, worker_.options.server_name, close_);
     const std::array<net::const_buffer, 2> buffers = {net::buffer(head_),
                                                       net::buffer(response_.body)};
-    stream_.expires_after(worker_.options.read_timeout);
+    stream_.expires_after(worker_.options.server.read_timeout);
     net::async_write(stream_, buffers,
                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
@@ -409,7 +396,6 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
-  net::steady_timer timer_;
   Worker& worker_;
   std::atomic<std::size_t>& open_;
   beast::flat_buffer buffer_;
@@ -421,6 +407,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point started_;
   bool idle_ = true;
   bool close_ = false;
+  bool deferred_ = false;
 };
 
 void Worker::track(const std::shared_ptr<Session>& session) {
@@ -453,10 +440,9 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept() {
-    acceptor_.async_accept(
-        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-          self->on_accept(ec, std::move(socket));
-        });
+    acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      self->on_accept(ec, std::move(socket));
+    });
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -475,7 +461,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
       return;
     }
     const std::size_t open = server_.open_connections_.fetch_add(1, std::memory_order_relaxed);
-    if (open >= server_.options_.max_connections) {
+    if (open >= server_.options_.server.max_connections) {
       server_.open_connections_.fetch_sub(1, std::memory_order_relaxed);
       reject(std::move(socket));
     } else {
@@ -565,29 +551,32 @@ class DrainWaiter : public std::enable_shared_from_this<DrainWaiter> {
 
 Server::Server(Options options, const HandlerFactory& make_handler, net::io_context& control)
     : options_{std::move(options)}, control_{control} {
-  for (std::size_t i = 0; i < std::max<std::size_t>(options_.threads, 1); ++i) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(options_.server.threads, 1); ++i) {
     workers_.push_back(std::make_unique<Worker>(options_, make_handler(i), draining_));
   }
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   tcp::resolver resolver{control_};
   beast::error_code ec;
   const auto endpoints =
-      resolver.resolve(options_.listen_host, std::to_string(options_.listen_port),
+      resolver.resolve(options_.server.listen_host, std::to_string(options_.server.listen_port),
                        tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || endpoints.empty()) {
-    throw std::runtime_error("cannot resolve listen address " + options_.listen_host + ": " +
+    throw std::runtime_error("cannot resolve listen address " + options_.server.listen_host + ": " +
                              ec.message());
   }
   const tcp::endpoint endpoint = endpoints.begin()->endpoint();
   tcp::acceptor acceptor{control_};
   auto check = [&](const char* what) {
     if (ec) {
-      throw std::runtime_error(std::string{"cannot "} + what + " " + options_.listen_host + ":" +
-                               std::to_string(options_.listen_port) + ": " + ec.message());
+      throw std::runtime_error(std::string{"cannot "} + what + " " + options_.server.listen_host +
+                               ":" + std::to_string(options_.server.listen_port) + ": " +
+                               ec.message());
     }
   };
   acceptor.open(endpoint.protocol(), ec);
@@ -616,7 +605,7 @@ void Server::drain(std::function<void()> done) {
     net::post(worker->ioc, [w = worker.get()] { w->close_idle(); });
   }
   std::make_shared<DrainWaiter>(control_, open_connections_,
-                                Clock::now() + options_.shutdown_grace, std::move(done))
+                                Clock::now() + options_.server.shutdown_grace, std::move(done))
       ->check();
 }
 

@@ -9,8 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+
+#include "common/flags.hpp"
 
 namespace mutex_edge::http {
 
@@ -34,8 +36,6 @@ struct Response {
   std::string_view content_type = "application/json";
   std::string body;
   std::string headers;  // extra header lines, "Name: value\r\n" each (see header())
-  std::chrono::milliseconds delay{0};  // answer only after this long (fault injection)
-  bool drop = false;                   // close the connection without answering
 
   void reset();
   void header(std::string_view name, std::string_view value);
@@ -48,29 +48,42 @@ void error(Response& response, int status, std::string_view code, std::string_vi
 /// application/json, or any +json type, with or without parameters.
 [[nodiscard]] bool is_json(std::string_view content_type) noexcept;
 
+/// How a request ends.
+enum class Outcome : std::uint8_t {
+  kRespond,  // write the response
+  kClose,    // close the connection without an answer
+};
+
+/// The request being handled, as the handler sees the connection.
+class Exchange {
+ public:
+  /// The worker's executor: a handler's own timers for this request go on it.
+  [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;
+  /// Ends the request later instead of when handle() returns: returns the function that ends it,
+  /// to be called once, on executor(). The response is written as it is filled then.
+  [[nodiscard]] virtual std::function<void(Outcome)> defer() = 0;
+
+ protected:
+  ~Exchange() = default;
+};
+
 /// Answers requests on one worker thread: the server makes one per worker, so a handler's state
 /// is thread-confined.
 class Handler {
  public:
   virtual ~Handler() = default;
-  virtual void handle(const Request& request, Response& response) = 0;
-  /// After a response was queued or dropped; `handled` is false when the request could not be
-  /// read and the server answered it (400, 413, 431). For metrics and logs.
+  /// Fills `response`; it is written when this returns unless `exchange.defer()` was called.
+  virtual void handle(const Request& request, Response& response, Exchange& exchange) = 0;
+  /// After a response was queued, or the connection closed instead; `handled` is false when
+  /// the request could not be read and the server answered it (400, 413, 431). For metrics and
+  /// logs.
   virtual void finished(const Response& response, std::chrono::steady_clock::duration took,
                         bool handled) = 0;
 };
 
 struct Options {
-  std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 0;
-  std::size_t threads = 1;
-  std::string server_name;  // the Server header
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
-  std::size_t max_connections = 10000;
-  std::chrono::milliseconds idle_timeout{std::chrono::seconds{60}};
-  std::chrono::milliseconds read_timeout{std::chrono::seconds{10}};
-  std::chrono::milliseconds shutdown_grace{std::chrono::seconds{10}};
+  common::ServerFlags server;               // address, threads, limits and timeouts
+  std::string server_name;                  // the Server header
   std::function<void()> connection_opened;  // optional; called on the worker thread
   std::function<void()> connection_closed;
 };
@@ -78,10 +91,11 @@ struct Options {
 class Worker;
 class Server;
 
-/// On SIGINT or SIGTERM: logs, calls `on_signal` (e.g. to turn /readyz to 503), drains
-/// `server` and stops `control` once drained; a second signal stops `control` at once.
-void drain_on_signal(boost::asio::signal_set& signals, Server& server,
-                     boost::asio::io_context& control, std::function<void()> on_signal = {});
+/// Runs `control` (the thread that called this) until SIGINT or SIGTERM: then logs, calls
+/// `on_signal` (e.g. to turn /readyz to 503), drains `server` and returns once it is drained (a
+/// second signal returns at once), with the workers stopped.
+void run_until_signal(Server& server, boost::asio::io_context& control,
+                      std::function<void()> on_signal = {});
 
 /// An HTTP/1.1 server with keep-alive and pipelining. An acceptor on the control io_context
 /// hands each connection to one of N worker threads (round-robin), where it lives until it
@@ -106,9 +120,7 @@ class Server {
   /// (their connections then close), and calls `done` on the control thread when no connection
   /// is left or the grace period has passed.
   void drain(std::function<void()> done);
-  [[nodiscard]] bool draining() const noexcept {
-    return draining_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
   /// Stops the workers and joins their threads. Idempotent.
   void stop();
 

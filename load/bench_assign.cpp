@@ -51,8 +51,8 @@ GroupSet make_groups(std::size_t count, int slots, std::mt19937& rng) {
     std::vector<SlotDef> defs;
     const int each = 100 / slots;
     for (int s = 1; s <= slots; ++s) {
-      defs.push_back({s, s == slots ? 100 - each * (slots - 1) : each, set.no_strings[0],
-                      set.no_strings[0]});
+      defs.push_back(
+          {s, s == slots ? 100 - each * (slots - 1) : each, set.no_strings[0], set.no_strings[0]});
     }
     const std::string salt = std::to_string(rng());
     set.groups.push_back(CompiledGroup::compile({"device_id", salt, defs}));
@@ -82,9 +82,8 @@ int main(int argc, char** argv) {
     users[i].device_id = ids[i];
   }
 
-  const double hash_ns = measure(seconds, kUsers, [&](std::size_t i) {
-    g_sink = g_sink + murmur3_x86_32(keys[i]);
-  });
+  const double hash_ns =
+      measure(seconds, kUsers, [&](std::size_t i) { g_sink = g_sink + murmur3_x86_32(keys[i]); });
   std::printf("reference: murmur3 of a %zu-byte \"salt/device_id\" key: %.1f ns\n\n",
               keys[0].size(), hash_ns);
   std::printf("%-7s %-6s %14s %14s %10s\n", "groups", "slots", "ns/assignment", "ns/user",

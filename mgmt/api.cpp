@@ -1,69 +1,65 @@
 #include "mgmt/api.hpp"
 
+#include <array>
 #include <charconv>
 #include <optional>
 
-#include <boost/url/parse_query.hpp>
 #include <spdlog/spdlog.h>
 
-#include "cache/config_parser.hpp"
-#include "cache/json_text.hpp"
-#include "cache/json_writer.hpp"
-#include "cache/log.hpp"
+#include "common/json_writer.hpp"
+#include "common/log.hpp"
+#include "common/text.hpp"
+#include "config/paging.hpp"
+#include "config/parser.hpp"
+#include "config/requests.hpp"
+#include "config/serialize.hpp"
 #include "mgmt/keys.hpp"
-#include "mgmt/request_json.hpp"
 
 namespace mutex_edge::mgmt {
 namespace {
 
 constexpr std::string_view kCollection = "/api/1/mutexes";
-constexpr std::size_t kDefaultLimit = 100;
-constexpr std::size_t kMaxLimit = 1000;
 constexpr std::size_t kSaltLength = 8;
-
-/// validate_group owns the cross-field rules; its field says which one failed. The decoder
-/// already checked each slot's percentage and the slot count (as the cache's own decoder
-/// does), so on `slots` what is left is the allocation.
-ApiError invalid_group(const cache::ConfigError& e, const cache::GroupConfig& group) {
-  std::string code = "invalid_group";
-  if (e.field == "evaluationMode") {
-    code = "invalid_evaluation_mode";
-  } else if (e.field.starts_with("slots")) {
-    code = group.percentage_sum() != 100 ? "percentages_must_sum_to_100" : "invalid_slots";
-  }
-  return ApiError{400, std::move(code), e.field.empty() ? e.message : e.field + ": " + e.message};
-}
+constexpr std::size_t kMaxListParams = 16;
 
 /// `full_allocation`: percentages must sum to exactly 100 (create). Edits cannot change
 /// percentages, so they keep a seeded group's unallocated share.
-std::optional<ApiError> validate(const cache::GroupConfig& group, const cache::ConfigLimits& limits,
-                                 bool full_allocation) {
-  cache::ParseOptions options;
+std::optional<ApiError> validate(const config::GroupConfig& group,
+                                 const config::ConfigLimits& limits, bool full_allocation) {
+  config::ParseOptions options;
   options.limits = limits;
   options.require_full_allocation = full_allocation;
-  auto errors = cache::validate_group(group, options);
+  auto errors = config::validate_group(group, options);
   if (errors.empty()) {
     return std::nullopt;
   }
-  return invalid_group(errors.front(), group);
+  return to_api_error(errors.front());
 }
 
 ApiError archived_error(std::int64_t id) {
-  return ApiError{404, "not_found",
+  return ApiError{ErrorCode::kNotFound,
                   "mutex group " + std::to_string(id) +
                       " is archived; PATCH it with {\"archive\": false} to restore it"};
 }
 
 }  // namespace
 
+std::string_view to_string(Route route) noexcept {
+  static constexpr std::array<std::string_view, 7> kNames = {
+      "list", "get", "create", "edit", "edit_slot", "health", "other"};
+  static_assert(static_cast<std::size_t>(Route::kUnknown) + 1 == kNames.size());
+  return kNames[static_cast<std::size_t>(route)];
+}
+
+void error(http::Response& response, ErrorCode code, std::string_view message) {
+  http::error(response, status_of(code), to_string(code), message);
+}
+
 Api::Api(Store& store, const ApiKeys& keys, Options options)
     : store_{store}, keys_{keys}, options_{std::move(options)} {}
 
-void Api::error(Response& response, int status, std::string_view code, std::string_view message) {
-  http::error(response, status, code, message);
-}
-
-Route Api::handle(const Request& request, Response& response) {
+Route Api::handle(const http::Request& request, http::Response& response) {
+  using http::Method;
   response.reset();
   const std::string_view target = request.target;
   const std::size_t question = target.find('?');
@@ -76,7 +72,7 @@ Route Api::handle(const Request& request, Response& response) {
       response.body = R"({"status":"ok"})";
     } else {
       response.header("Allow", "GET");
-      error(response, 405, "method_not_allowed", "use GET on /healthz");
+      error(response, ErrorCode::kMethodNotAllowed, "use GET on /healthz");
     }
     return Route::kHealth;
   }
@@ -95,13 +91,14 @@ Route Api::handle(const Request& request, Response& response) {
       depth = 2;
     } else if (rest.substr(slash).starts_with("/slots/") &&
                rest.size() > slash + std::string_view{"/slots/"}.size() &&
-               rest.find('/', slash + std::string_view{"/slots/"}.size()) == std::string_view::npos) {
+               rest.find('/', slash + std::string_view{"/slots/"}.size()) ==
+                   std::string_view::npos) {
       slot_text = rest.substr(slash + std::string_view{"/slots/"}.size());
       depth = 3;
     }
   }
   if (depth == 0) {
-    error(response, 404, "not_found",
+    error(response, ErrorCode::kNotFound,
           "no such route; this server answers /api/1/mutexes, /api/1/mutexes/{id}, "
           "/api/1/mutexes/{id}/slots/{slotIndex} and /healthz");
     return Route::kUnknown;
@@ -111,7 +108,7 @@ Route Api::handle(const Request& request, Response& response) {
     const AuthResult auth = keys_.check(request.authorization);
     if (auth != AuthResult::kOk) {
       response.header("WWW-Authenticate", "Bearer realm=\"mutex-mgmt\"");
-      error(response, 401, "unauthorized",
+      error(response, ErrorCode::kUnauthorized,
             auth == AuthResult::kMissing
                 ? "send the management API key as Authorization: Bearer <management-api-key>"
                 : "the management API key in Authorization is not valid");
@@ -121,7 +118,7 @@ Route Api::handle(const Request& request, Response& response) {
 
   auto method_not_allowed = [&](std::string_view allow) {
     response.header("Allow", allow);
-    error(response, 405, "method_not_allowed",
+    error(response, ErrorCode::kMethodNotAllowed,
           "use " + std::string{allow} + " on " + std::string{path});
     return Route::kUnknown;
   };
@@ -130,11 +127,10 @@ Route Api::handle(const Request& request, Response& response) {
     const bool allowed = (depth == 1 && request.method == Method::kPost) ||
                          (depth >= 2 && request.method == Method::kPatch);
     if (allowed) {
-      error(response, 415, "unsupported_media_type",
+      error(response, ErrorCode::kUnsupportedMediaType,
             "send the body as JSON with Content-Type: application/json" +
-                (request.content_type.empty()
-                     ? std::string{}
-                     : ", not " + cache::excerpt(request.content_type)));
+                (request.content_type.empty() ? std::string{}
+                                              : ", not " + common::excerpt(request.content_type)));
       return Route::kUnknown;
     }
   }
@@ -151,7 +147,7 @@ Route Api::handle(const Request& request, Response& response) {
     return method_not_allowed("GET, POST");
   }
 
-  const auto id = parse_id(id_text);
+  const auto id = config::parse_id(id_text);
   if (depth == 2) {
     if (request.method != Method::kGet && request.method != Method::kPatch) {
       return method_not_allowed("GET, PATCH");
@@ -160,8 +156,8 @@ Route Api::handle(const Request& request, Response& response) {
     return method_not_allowed("PATCH");
   }
   if (!id) {
-    error(response, 404, "not_found",
-          "there is no mutex group with id " + cache::excerpt(id_text) + "; ids are integers");
+    error(response, ErrorCode::kNotFound,
+          "there is no mutex group with id " + common::excerpt(id_text) + "; ids are integers");
     return depth == 2 && request.method == Method::kGet ? Route::kGet : Route::kUnknown;
   }
   if (depth == 2 && request.method == Method::kGet) {
@@ -176,35 +172,28 @@ Route Api::handle(const Request& request, Response& response) {
   return Route::kEditSlot;
 }
 
-void Api::list(std::string_view query, Response& response) {
-  std::size_t limit = kDefaultLimit;
+void Api::list(std::string_view query, http::Response& response) {
+  std::size_t limit = config::kDefaultPageSize;
   std::int64_t after = 0;
-  // A NUL-terminated copy: Boost.URL 1.81 reads a query's last value past the end of a view.
-  const std::string query_text{query};
-  auto params = boost::urls::parse_query(query_text);
-  if (!params) {
-    return error(response, 400, "invalid_query",
-                 "the query string is not valid (percent-encode special characters)");
+  std::string problem;
+  if (!query_.parse(query, kMaxListParams, problem)) {
+    return error(response, ErrorCode::kInvalidQuery, problem);
   }
-  for (auto param : *params) {
-    const std::string name = param.key.decode({true, false, false});
-    const std::string value = param.value.decode({true, false, false});
-    if (name == "limit") {
-      std::uint64_t n = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      const bool too_big = ec == std::errc::result_out_of_range;
-      if (value.empty() || ptr != value.data() + value.size() || (ec != std::errc{} && !too_big) ||
-          (!too_big && n == 0)) {
-        return error(response, 400, "invalid_limit",
-                     "limit must be a whole number from 1 (above 1000 it is capped at 1000), "
-                     "got " + cache::excerpt(value));
+  for (const http::QueryParams::Param& param : query_.params()) {
+    if (param.key == "limit") {
+      auto parsed = config::parse_page_limit(param.value);
+      if (!parsed) {
+        return error(
+            response, ErrorCode::kInvalidLimit,
+            std::string{config::kBadLimitMessage} + ", got " + common::excerpt(param.value));
       }
-      limit = too_big || n > kMaxLimit ? kMaxLimit : static_cast<std::size_t>(n);
-    } else if (name == "cursor" && !value.empty()) {
-      const auto cursor = parse_id(value);
+      limit = *parsed;
+    } else if (param.key == "cursor" && !param.value.empty()) {
+      const auto cursor = config::parse_id(param.value);
       if (!cursor) {
-        return error(response, 400, "invalid_cursor",
-                     "cursor must be the nextCursor of a previous page, got " + cache::excerpt(value));
+        return error(response, ErrorCode::kInvalidCursor,
+                     "cursor must be the nextCursor of a previous page, got " +
+                         common::excerpt(param.value));
       }
       after = *cursor;
     }
@@ -213,21 +202,15 @@ void Api::list(std::string_view query, Response& response) {
   if (!page) {
     return error(response, page.error());
   }
-  cache::JsonWriter writer{response.body};
-  writer.begin_object().key("mutexes").begin_array();
-  for (const std::string& group : page->groups) {
-    writer.raw(group);  // stored as cache::write_group wrote it
-  }
-  writer.end_array().key("nextCursor");
-  if (page->next_after) {
-    writer.value(std::to_string(*page->next_after));
-  } else {
-    writer.null();
-  }
-  writer.end_object();
+  const std::string next = page->next_after ? std::to_string(*page->next_after) : std::string{};
+  common::JsonWriter writer{response.body};
+  config::write_list_page(
+      writer, page->groups.size(),
+      [&](common::JsonWriter& w, std::size_t i) { w.raw(page->groups[i]); },  // as stored
+      page->next_after ? std::optional<std::string_view>{next} : std::nullopt);
 }
 
-void Api::get(std::int64_t id, Response& response) {
+void Api::get(std::int64_t id, http::Response& response) {
   auto group = store_.get(id);
   if (!group) {
     return error(response, group.error());
@@ -235,12 +218,12 @@ void Api::get(std::int64_t id, Response& response) {
   response.body = std::move(*group);
 }
 
-void Api::create(const Request& request, Response& response) {
-  auto decoded = decode_create(request.body, options_.limits);
+void Api::create(const http::Request& request, http::Response& response) {
+  auto decoded = config::decode_create(request.body, options_.limits);
   if (!decoded) {
-    return error(response, decoded.error());
+    return error(response, to_api_error(decoded.error()));
   }
-  cache::GroupConfig& group = decoded->group;
+  config::GroupConfig& group = *decoded;
   if (group.evaluation_mode.empty()) {
     group.evaluation_mode = "remote";
   }
@@ -261,47 +244,47 @@ void Api::create(const Request& request, Response& response) {
   if (!stored) {
     return error(response, stored.error());
   }
-  spdlog::info("msg=\"group created\" id={} key={} slots={}", group.id, cache::quote(group.key),
+  spdlog::info("msg=\"group created\" id={} key={} slots={}", group.id, common::quote(group.key),
                group.slots.size());
-  const std::string_view host = request.host.empty() ? std::string_view{options_.fallback_host}
-                                                     : request.host;
-  cache::JsonWriter writer{response.body};
-  writer.begin_object()
-      .key("id").value(group.id)
-      .key("url").value("http://" + std::string{host} + std::string{kCollection} + "/" +
-                        std::to_string(group.id))
-      .end_object();
+  const std::string_view host =
+      request.host.empty() ? std::string_view{options_.fallback_host} : request.host;
+  common::JsonWriter writer{response.body};
+  writer.begin_object();
+  writer.key("id").value(group.id);
+  writer.key("url").value("http://" + std::string{host} + std::string{kCollection} + "/" +
+                          std::to_string(group.id));
+  writer.end_object();
 }
 
-void Api::edit(std::int64_t id, const Request& request, Response& response) {
-  auto decoded = decode_group_edit(request.body, options_.limits);
+void Api::edit(std::int64_t id, const http::Request& request, http::Response& response) {
+  auto decoded = config::decode_group_edit(request.body, options_.limits);
   if (!decoded) {
-    return error(response, decoded.error());
+    return error(response, to_api_error(decoded.error()));
   }
-  const GroupEdit& edit = *decoded;
+  const config::GroupEdit& edit = *decoded;
   const char* what = "edited";
-  auto stored = store_.update(id, [&](cache::GroupConfig& group, bool& archived)
-                                      -> std::optional<ApiError> {
-    if (edit.archive == true) {
-      archived = true;
-      what = "archived";
-      return std::nullopt;
-    }
-    if (archived && edit.archive != false) {
-      return archived_error(id);
-    }
-    if (archived) {
-      archived = false;
-      what = "restored";
-    }
-    if (edit.name) {
-      group.name = *edit.name;
-    }
-    if (edit.description) {
-      group.description = *edit.description;
-    }
-    return validate(group, options_.limits, false);
-  });
+  auto stored =
+      store_.update(id, [&](config::GroupConfig& group, bool& archived) -> std::optional<ApiError> {
+        if (edit.archive == true) {
+          archived = true;
+          what = "archived";
+          return std::nullopt;
+        }
+        if (archived && edit.archive != false) {
+          return archived_error(id);
+        }
+        if (archived) {
+          archived = false;
+          what = "restored";
+        }
+        if (edit.name) {
+          group.name = *edit.name;
+        }
+        if (edit.description) {
+          group.description = *edit.description;
+        }
+        return validate(group, options_.limits, false);
+      });
   if (!stored) {
     return error(response, stored.error());
   }
@@ -309,49 +292,49 @@ void Api::edit(std::int64_t id, const Request& request, Response& response) {
   response.body = std::move(*stored);
 }
 
-void Api::edit_slot(std::int64_t id, std::string_view slot_text, const Request& request,
-                    Response& response) {
-  const auto index = parse_id(slot_text);
+void Api::edit_slot(std::int64_t id, std::string_view slot_text, const http::Request& request,
+                    http::Response& response) {
+  const auto index = config::parse_id(slot_text);
   if (!index || *index < 1) {
-    return error(response, 404, "slot_not_found",
-                 "slot indexes are integers from 1, got " + cache::excerpt(slot_text));
+    return error(response, ErrorCode::kSlotNotFound,
+                 "slot indexes are integers from 1, got " + common::excerpt(slot_text));
   }
-  auto decoded = decode_slot_edit(request.body, options_.limits);
+  auto decoded = config::decode_slot_edit(request.body, options_.limits);
   if (!decoded) {
-    return error(response, decoded.error());
+    return error(response, to_api_error(decoded.error()));
   }
-  SlotEdit& edit = *decoded;
-  auto stored = store_.update(id, [&](cache::GroupConfig& group, bool& archived)
-                                      -> std::optional<ApiError> {
-    if (archived) {
-      return archived_error(id);
-    }
-    cache::SlotConfig* slot = nullptr;
-    for (cache::SlotConfig& s : group.slots) {
-      if (s.index == *index) {
-        slot = &s;
-      }
-    }
-    if (slot == nullptr) {
-      return ApiError{404, "slot_not_found",
-                      "mutex group " + std::to_string(id) + " has slots 1 to " +
-                          std::to_string(group.slots.size()) + ", there is no slot " +
-                          std::to_string(*index)};
-    }
-    if (edit.experiments) {
-      slot->experiments = *edit.experiments;
-    }
-    if (edit.holdouts) {
-      slot->holdouts = *edit.holdouts;
-    }
-    if (edit.individuals) {
-      slot->individuals = *edit.individuals;
-    }
-    if (edit.cohorts) {
-      slot->cohorts = *edit.cohorts;
-    }
-    return validate(group, options_.limits, false);
-  });
+  config::SlotEdit& edit = *decoded;
+  auto stored =
+      store_.update(id, [&](config::GroupConfig& group, bool& archived) -> std::optional<ApiError> {
+        if (archived) {
+          return archived_error(id);
+        }
+        config::SlotConfig* slot = nullptr;
+        for (config::SlotConfig& s : group.slots) {
+          if (s.index == *index) {
+            slot = &s;
+          }
+        }
+        if (slot == nullptr) {
+          return ApiError{ErrorCode::kSlotNotFound,
+                          "mutex group " + std::to_string(id) + " has slots 1 to " +
+                              std::to_string(group.slots.size()) + ", there is no slot " +
+                              std::to_string(*index)};
+        }
+        if (edit.experiments) {
+          slot->experiments = *edit.experiments;
+        }
+        if (edit.holdouts) {
+          slot->holdouts = *edit.holdouts;
+        }
+        if (edit.individuals) {
+          slot->individuals = *edit.individuals;
+        }
+        if (edit.cohorts) {
+          slot->cohorts = *edit.cohorts;
+        }
+        return validate(group, options_.limits, false);
+      });
   if (!stored) {
     return error(response, stored.error());
   }

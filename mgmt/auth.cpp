@@ -1,36 +1,17 @@
 #include "mgmt/auth.hpp"
 
+#include <stdexcept>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <cctype>
-#include <stdexcept>
+#include "common/text.hpp"
 
 namespace mutex_edge::mgmt {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+using common::iequals;
+using common::trim;
 
 }  // namespace
 
@@ -74,7 +55,8 @@ AuthResult ApiKeys::check(std::string_view authorization) const {
   // Every configured key is compared, whatever matched before: no early exit.
   int matched = 0;
   for (const Digest& expected : digests_) {
-    matched |= static_cast<int>(CRYPTO_memcmp(expected.data(), presented.data(), presented.size()) == 0);
+    matched |=
+        static_cast<int>(CRYPTO_memcmp(expected.data(), presented.data(), presented.size()) == 0);
   }
   return matched != 0 ? AuthResult::kOk : AuthResult::kInvalid;
 }

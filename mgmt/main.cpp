@@ -1,15 +1,13 @@
 // mutex-mgmt: a local Experiment Management API (the mutex group endpoints), backed by SQLite.
-#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
-#include "cache/log.hpp"
+#include "common/log.hpp"
 #include "mgmt/api.hpp"
 #include "mgmt/auth.hpp"
 #include "mgmt/faults.hpp"
@@ -22,7 +20,7 @@ namespace {
 
 namespace net = boost::asio;
 using namespace mutex_edge;
-using cache::quote;
+using common::quote;
 
 std::string describe_faults(const mgmt::FaultSettings& f) {
   if (!f.any()) {
@@ -30,25 +28,25 @@ std::string describe_faults(const mgmt::FaultSettings& f) {
   }
   return "latency_ms:" + std::to_string(f.latency.count()) +
          ",500:" + std::to_string(f.error_500_percent) +
-         "%,429:" + std::to_string(f.error_429_percent) + "%,truncate:" +
-         std::to_string(f.truncate_percent) + "%,drop:" + std::to_string(f.drop_percent) +
-         "%,seed:" + std::to_string(f.seed);
+         "%,429:" + std::to_string(f.error_429_percent) +
+         "%,truncate:" + std::to_string(f.truncate_percent) +
+         "%,drop:" + std::to_string(f.drop_percent) + "%,seed:" + std::to_string(f.seed);
 }
 
 int serve(const mgmt::Settings& settings, const mgmt::ApiKeys& keys) {
   // Read the seed first: an unusable file stops the start even when the database has groups.
-  std::vector<cache::GroupConfig> seed;
+  std::vector<config::GroupConfig> seed;
   if (!settings.seed_path.empty()) {
     auto loaded = mgmt::load_seed(settings.seed_path, settings.max_seed_bytes);
     if (!loaded) {
-      std::cerr << "mutex-mgmt: " << loaded.error() << '\n';
+      std::cerr << "mutex-mgmt: " << loaded.error().message << '\n';
       return 1;
     }
     seed = std::move(*loaded);
   }
   auto opened = mgmt::Store::open(settings.db_path);
   if (!opened) {
-    std::cerr << "mutex-mgmt: " << opened.error() << '\n';
+    std::cerr << "mutex-mgmt: " << opened.error().message << '\n';
     return 1;
   }
   mgmt::Store& store = **opened;
@@ -84,41 +82,30 @@ int serve(const mgmt::Settings& settings, const mgmt::ApiKeys& keys) {
   mgmt::FaultInjector faults{settings.faults};
   mgmt::Api::Options options;
   options.require_auth = !settings.insecure_no_auth;
-  options.fallback_host = settings.listen_host + ":" + std::to_string(settings.listen_port);
-  mgmt::Api api{store, keys, options};
+  options.fallback_host =
+      settings.server.listen_host + ":" + std::to_string(settings.server.listen_port);
 
   // The control thread accepts connections and handles signals; --threads workers answer.
   net::io_context control{1};
   http::Options server_options;
-  server_options.listen_host = settings.listen_host;
-  server_options.listen_port = settings.listen_port;
-  server_options.threads = settings.threads;
+  server_options.server = settings.server;
   server_options.server_name = "mutex-mgmt";
-  server_options.max_header_bytes = settings.max_header_bytes;
-  server_options.max_body_bytes = settings.max_body_bytes;
-  server_options.max_connections = settings.max_connections;
-  server_options.idle_timeout = settings.idle_timeout;
-  server_options.read_timeout = settings.read_timeout;
-  server_options.shutdown_grace = settings.shutdown_grace;
-  http::Server server{server_options,
-                      [&](std::size_t) {
-                        return std::make_unique<mgmt::ApiHandler>(api, faults, store);
-                      },
-                      control};
+  http::Server server{
+      server_options,
+      [&](std::size_t) {
+        return std::make_unique<mgmt::ApiHandler>(mgmt::Api{store, keys, options}, faults, store);
+      },
+      control};
   try {
     server.start();
   } catch (const std::exception& e) {
     std::cerr << "mutex-mgmt: " << e.what() << '\n';
     return 1;
   }
-  spdlog::info("msg=\"listening\" address={}:{} threads={}", settings.listen_host, server.port(),
-               settings.threads);
+  spdlog::info("msg=\"listening\" address={}:{} threads={}", settings.server.listen_host,
+               server.port(), settings.server.threads);
 
-  net::signal_set signals{control, SIGINT, SIGTERM};
-  http::drain_on_signal(signals, server, control);
-
-  control.run();
-  server.stop();
+  http::run_until_signal(server, control);
   spdlog::info("msg=\"stopped\" data_version={}", store.data_version());
   return 0;
 }
@@ -145,7 +132,7 @@ int main(int argc, char** argv) {
                    "comma-separated API keys, or pass --insecure-no-auth for a local demo\n";
       return 2;
     }
-    cache::setup_logging(settings.log_level);
+    common::setup_logging(settings.log_level, "mutex-mgmt");
     return serve(settings, keys);
   } catch (const std::exception& e) {
     std::cerr << "mutex-mgmt: " << e.what() << '\n';

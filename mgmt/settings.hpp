@@ -6,11 +6,12 @@
 #include <optional>
 #include <string>
 
-#include <boost/system/result.hpp>
+#include "common/error.hpp"
+#include "common/flags.hpp"
 
 namespace mutex_edge::mgmt {
 
-using Duration = std::chrono::milliseconds;
+using Duration = common::Duration;
 
 /// Upstream faults injected into the read endpoints (list and get), for tests and load tests.
 /// The shares are of read requests; their sum is at most 100.
@@ -32,38 +33,21 @@ struct FaultSettings {
 /// Every option of mutex-mgmt, validated. Each comes from a flag or a MUTEX_MGMT_* variable; the
 /// API keys come only from MUTEX_MGMT_API_KEYS (never a flag, which `ps` would show).
 struct Settings {
-  std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 9090;
-  std::size_t threads = 2;
+  common::ServerFlags server = {
+      .listen_host = "127.0.0.1", .listen_port = 9090, .threads = 2, .max_connections = 1000};
 
   std::string db_path;
   std::string seed_path;
   bool insecure_no_auth = false;
   std::string log_level = "info";
-
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_seed_bytes = 64 * 1024 * 1024;
-  std::size_t max_connections = 1000;
-  Duration idle_timeout = std::chrono::seconds{60};
-  Duration read_timeout = std::chrono::seconds{10};
-  Duration shutdown_grace = std::chrono::seconds{10};
 
   FaultSettings faults;
 };
 
-struct SettingsError {
-  std::string message;  // one line for the user
-};
-
-/// Settings to run with, or the help text when --help was asked for.
-struct ParsedSettings {
-  std::optional<Settings> settings;
-  std::string help;
-};
+using ParsedSettings = common::CommandLine<Settings>;
 
 /// Reads flags (argv) and MUTEX_MGMT_* environment variables (a flag wins), then validates.
-[[nodiscard]] boost::system::result<ParsedSettings, SettingsError> parse_settings(
-    int argc, const char* const* argv);
+[[nodiscard]] common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv);
 
 }  // namespace mutex_edge::mgmt

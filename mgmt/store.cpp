@@ -1,15 +1,14 @@
 #include "mgmt/store.hpp"
 
-#include <sqlite3.h>
-
 #include <stdexcept>
+
+#include <sqlite3.h>
 
 #include <spdlog/spdlog.h>
 
-#include "cache/config_parser.hpp"
-#include "cache/json_writer.hpp"
-#include "cache/log.hpp"
-#include "cache/serialize.hpp"
+#include "common/log.hpp"
+#include "config/parser.hpp"
+#include "config/serialize.hpp"
 
 namespace mutex_edge::mgmt {
 namespace {
@@ -30,13 +29,6 @@ CREATE TABLE IF NOT EXISTS groups (
 );
 CREATE INDEX IF NOT EXISTS groups_live ON groups (id) WHERE archived = 0;
 )sql";
-
-std::string to_json(const cache::GroupConfig& group) {
-  std::string out;
-  cache::JsonWriter writer{out};
-  cache::write_group(writer, group);
-  return out;
-}
 
 std::string column_text(sqlite3_stmt* stmt, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
@@ -119,19 +111,20 @@ class Store::Transaction {
   bool begun_ = false;
 };
 
-boost::system::result<std::unique_ptr<Store>, std::string> Store::open(const std::string& path) {
+common::Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  using common::Error;
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    std::string message = "cannot open database " + path + ": " +
-                          (db != nullptr ? sqlite3_errmsg(db) : "out of memory");
+    Error error{"cannot open database " + path + ": " +
+                (db != nullptr ? sqlite3_errmsg(db) : "out of memory")};
     sqlite3_close(db);
-    return message;
+    return error;
   }
   auto fail = [&](const std::string& what) {
-    std::string message = "cannot use database " + path + ": " + what + ": " + sqlite3_errmsg(db);
+    Error error{"cannot use database " + path + ": " + what + ": " + sqlite3_errmsg(db)};
     sqlite3_close(db);
-    return message;
+    return error;
   };
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 5000);
@@ -169,15 +162,15 @@ boost::system::result<std::unique_ptr<Store>, std::string> Store::open(const std
   }
   if (schema > kSchemaVersion) {
     sqlite3_close(db);
-    return "cannot use database " + path + ": it has schema version " + std::to_string(schema) +
-           ", written by a newer mutex-mgmt (this one knows version " +
-           std::to_string(kSchemaVersion) + ")";
+    return Error{"cannot use database " + path + ": it has schema version " +
+                 std::to_string(schema) +
+                 ", written by a newer mutex-mgmt (this one knows version " +
+                 std::to_string(kSchemaVersion) + ")"};
   }
-  const std::string setup = std::string{"BEGIN IMMEDIATE;"} + kSchema + "PRAGMA user_version = " +
-                            std::to_string(kSchemaVersion) + "; COMMIT;";
+  const std::string setup = std::string{"BEGIN IMMEDIATE;"} + kSchema +
+                            "PRAGMA user_version = " + std::to_string(kSchemaVersion) + "; COMMIT;";
   if (sqlite3_exec(db, setup.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-    std::string message = fail("creating the schema");
-    return message;
+    return fail("creating the schema");
   }
 
   std::unique_ptr<Store> store;
@@ -185,7 +178,7 @@ boost::system::result<std::unique_ptr<Store>, std::string> Store::open(const std
     store.reset(new Store{db});
   } catch (const std::exception& e) {
     sqlite3_close(db);
-    return "cannot use database " + path + ": preparing statements: " + e.what();
+    return Error{"cannot use database " + path + ": preparing statements: " + e.what()};
   }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = 'data_version'", -1, &stmt,
@@ -206,8 +199,8 @@ Store::Store(sqlite3* db) : db_{db} {
   key_owner_ = std::make_unique<Statement>(db_, "SELECT id FROM groups WHERE key = ?1");
   insert_ = std::make_unique<Statement>(
       db_, "INSERT INTO groups (id, key, archived, body) VALUES (?1, ?2, 0, ?3)");
-  update_ = std::make_unique<Statement>(
-      db_, "UPDATE groups SET body = ?2, archived = ?3 WHERE id = ?1");
+  update_ =
+      std::make_unique<Statement>(db_, "UPDATE groups SET body = ?2, archived = ?3 WHERE id = ?1");
   bump_ = std::make_unique<Statement>(
       db_, "UPDATE meta SET value = value + 1 WHERE name = 'data_version' RETURNING value");
 }
@@ -226,10 +219,10 @@ Store::~Store() {
 }
 
 ApiError Store::failure(const char* what) const {
-  std::string message = std::string{"the database failed while "} + what + ": " +
-                        sqlite3_errmsg(db_);
-  spdlog::error("msg=\"database error\" error={}", cache::quote(message));
-  return ApiError{500, "storage_error", std::move(message)};
+  std::string message =
+      std::string{"the database failed while "} + what + ": " + sqlite3_errmsg(db_);
+  spdlog::error("msg=\"database error\" error={}", common::quote(message));
+  return ApiError{ErrorCode::kStorageError, std::move(message)};
 }
 
 bool Store::key_taken(const std::string& key, std::int64_t& owner) {
@@ -267,7 +260,7 @@ StoreResult<std::size_t> Store::size() {
   return static_cast<std::size_t>(sqlite3_column_int64(use.get(), 0));
 }
 
-StoreResult<std::size_t> Store::seed_if_empty(const std::vector<cache::GroupConfig>& groups) {
+StoreResult<std::size_t> Store::seed_if_empty(const std::vector<config::GroupConfig>& groups) {
   std::lock_guard lock{mutex_};
   Transaction tx{db_};
   if (!tx.begun()) {
@@ -282,8 +275,8 @@ StoreResult<std::size_t> Store::seed_if_empty(const std::vector<cache::GroupConf
       return std::size_t{0};
     }
   }
-  for (const cache::GroupConfig& group : groups) {
-    const std::string body = to_json(group);
+  for (const config::GroupConfig& group : groups) {
+    const std::string body = config::group_json(group);
     Statement::Use use{*insert_};
     use.bind(1, group.id).bind(2, group.key).bind(3, body);
     if (use.step() != SQLITE_DONE) {
@@ -325,18 +318,18 @@ StoreResult<std::string> Store::get(std::int64_t id) {
   use.bind(1, id);
   const int rc = use.step();
   if (rc == SQLITE_DONE) {
-    return ApiError{404, "not_found", "there is no mutex group with id " + std::to_string(id)};
+    return ApiError{ErrorCode::kNotFound, "there is no mutex group with id " + std::to_string(id)};
   }
   if (rc != SQLITE_ROW) {
     return failure("reading a group");
   }
   if (sqlite3_column_int(use.get(), 1) != 0) {
-    return ApiError{404, "not_found", "mutex group " + std::to_string(id) + " is archived"};
+    return ApiError{ErrorCode::kNotFound, "mutex group " + std::to_string(id) + " is archived"};
   }
   return column_text(use.get(), 0);
 }
 
-StoreResult<std::string> Store::create(cache::GroupConfig& group, bool key_given) {
+StoreResult<std::string> Store::create(config::GroupConfig& group, bool key_given) {
   std::lock_guard lock{mutex_};
   Transaction tx{db_};
   if (!tx.begun()) {
@@ -353,9 +346,10 @@ StoreResult<std::string> Store::create(cache::GroupConfig& group, bool key_given
   std::int64_t owner = 0;
   if (key_given) {
     if (key_taken(group.key, owner)) {
-      return ApiError{409, "duplicate_key",
+      return ApiError{ErrorCode::kDuplicateKey,
                       "key \"" + group.key + "\" is already used by mutex group " +
-                          std::to_string(owner) + "; keys are unique (archived groups keep theirs)"};
+                          std::to_string(owner) +
+                          "; keys are unique (archived groups keep theirs)"};
     }
   } else if (key_taken(group.key, owner)) {
     const std::string base = group.key + "-" + std::to_string(id);
@@ -366,7 +360,7 @@ StoreResult<std::string> Store::create(cache::GroupConfig& group, bool key_given
     }
   }
   group.id = id;
-  std::string body = to_json(group);
+  std::string body = config::group_json(group);
   {
     Statement::Use use{*insert_};
     use.bind(1, id).bind(2, group.key).bind(3, body);
@@ -393,7 +387,8 @@ StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) 
     use.bind(1, id);
     const int rc = use.step();
     if (rc == SQLITE_DONE) {
-      return ApiError{404, "not_found", "there is no mutex group with id " + std::to_string(id)};
+      return ApiError{ErrorCode::kNotFound,
+                      "there is no mutex group with id " + std::to_string(id)};
     }
     if (rc != SQLITE_ROW) {
       return failure("reading a group");
@@ -402,15 +397,15 @@ StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) 
     archived = sqlite3_column_int(use.get(), 1) != 0;
   }
   // As stored: a seeded group may leave a share unallocated.
-  auto parsed = cache::parse_group(body);
+  auto parsed = config::parse_group(body);
   if (!parsed) {
     const std::string why = parsed.error().empty() ? "" : parsed.error().front().to_string();
-    spdlog::error("msg=\"stored group unreadable\" id={} error={}", id, cache::quote(why));
-    return ApiError{500, "storage_error",
+    spdlog::error("msg=\"stored group unreadable\" id={} error={}", id, common::quote(why));
+    return ApiError{ErrorCode::kStorageError,
                     "stored mutex group " + std::to_string(id) + " cannot be read: " + why};
   }
-  cache::GroupConfig group = std::move(*parsed);
-  const cache::GroupConfig before = group;
+  config::GroupConfig group = std::move(*parsed);
+  const config::GroupConfig before = group;
   const bool was_archived = archived;
   if (auto refused = mutate(group, archived)) {
     return *refused;
@@ -419,7 +414,7 @@ StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) 
     return body;  // nothing changed: no write, the data version stays
   }
   group.id = id;
-  body = to_json(group);
+  body = config::group_json(group);
   {
     Statement::Use use{*update_};
     use.bind(1, id).bind(2, body).bind(3, std::int64_t{archived ? 1 : 0});

@@ -11,8 +11,9 @@
 
 #include <boost/system/result.hpp>
 
-#include "cache/model.hpp"
-#include "mgmt/api_error.hpp"
+#include "common/error.hpp"
+#include "config/model.hpp"
+#include "mgmt/errors.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -24,15 +25,14 @@ using StoreResult = boost::system::result<T, ApiError>;
 
 /// The groups, in one SQLite file: WAL journal, synchronous=FULL, every write one transaction
 /// that is committed (and so on disk) before the caller answers. A group is kept as the JSON
-/// cache::write_group makes, beside indexed id, key and archived columns; edits read it back
-/// with cache::parse_group. A data version, stored too, grows by one with every change.
+/// config::write_group makes, beside indexed id, key and archived columns; edits read it back
+/// with config::parse_group. A data version, stored too, grows by one with every change.
 ///
 /// Thread-safe: one connection, one mutex. A failing database gives a 500 `storage_error`.
 class Store {
  public:
   /// Opens or creates the database. The error is one line naming the file and the cause.
-  [[nodiscard]] static boost::system::result<std::unique_ptr<Store>, std::string> open(
-      const std::string& path);
+  [[nodiscard]] static common::Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -46,7 +46,8 @@ class Store {
 
   /// Inserts `groups` (ids, keys and salts as given) when the database holds no group at all;
   /// returns how many were inserted (0 when it was not empty).
-  [[nodiscard]] StoreResult<std::size_t> seed_if_empty(const std::vector<cache::GroupConfig>& groups);
+  [[nodiscard]] StoreResult<std::size_t> seed_if_empty(
+      const std::vector<config::GroupConfig>& groups);
 
   /// Up to `limit` groups that are not archived, with ids above `after`, in id order (JSON).
   struct Page {
@@ -61,12 +62,13 @@ class Store {
   /// Stores a new group under the next id. `key_given`: `group.key` must be free (409
   /// otherwise); else `group.key` is a base made unique (`base`, then `base-<id>`).
   /// `group` gets its id and key. Returns the stored JSON.
-  [[nodiscard]] StoreResult<std::string> create(cache::GroupConfig& group, bool key_given);
+  [[nodiscard]] StoreResult<std::string> create(config::GroupConfig& group, bool key_given);
 
   /// Reads a group, lets `mutate` change it and its archived flag (or refuse with an error),
   /// and stores the result if anything changed. 404 when there is no such group. Returns the
   /// group's JSON as stored.
-  using Mutation = std::function<std::optional<ApiError>(cache::GroupConfig& group, bool& archived)>;
+  using Mutation =
+      std::function<std::optional<ApiError>(config::GroupConfig& group, bool& archived)>;
   [[nodiscard]] StoreResult<std::string> update(std::int64_t id, const Mutation& mutate);
 
  private:

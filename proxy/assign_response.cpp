@@ -3,7 +3,7 @@
 namespace mutex_edge::proxy {
 namespace {
 
-void write_ids(cache::JsonWriter& writer, std::string_view name,
+void write_ids(common::JsonWriter& writer, std::string_view name,
                const std::vector<std::int64_t>* ids) {
   writer.key(name).begin_array();
   if (ids != nullptr) {
@@ -14,7 +14,7 @@ void write_ids(cache::JsonWriter& writer, std::string_view name,
   writer.end_array();
 }
 
-void write_explain(cache::JsonWriter& writer, const cache::GroupConfig& group,
+void write_explain(common::JsonWriter& writer, const config::GroupConfig& group,
                    const eval::CompiledGroup& compiled, const eval::Assignment& assignment) {
   writer.key("explain").begin_object();
   writer.key("bucketingKey").value(group.bucketing_key);
@@ -24,30 +24,30 @@ void write_explain(cache::JsonWriter& writer, const cache::GroupConfig& group,
   }
   writer.key("bounds").begin_array();
   for (std::size_t pos = 0; pos < compiled.slot_count(); ++pos) {
-    writer.begin_object()
-        .key("slot").value(group.slots[pos].variant_key)
-        .key("from").value(compiled.lower_bound(pos))
-        .key("to").value(compiled.upper_bound(pos))
-        .end_object();
+    writer.begin_object();
+    writer.key("slot").value(group.slots[pos].variant_key);
+    writer.key("from").value(compiled.lower_bound(pos));
+    writer.key("to").value(compiled.upper_bound(pos));
+    writer.end_object();
   }
   writer.end_array().end_object();
 }
 
 }  // namespace
 
-void write_assignment_map(cache::JsonWriter& writer, const cache::Snapshot& snapshot,
-                          const eval::User& user, std::span<const std::size_t> groups,
-                          bool explain, AssignObserver observer) {
+void write_assignment_map(common::JsonWriter& writer, const cache::Snapshot& snapshot,
+                          const eval::User& user, std::span<const std::size_t> groups, bool explain,
+                          AssignObserver observer) {
   writer.key("assignments").begin_object();
   for (std::size_t i : groups) {
-    const cache::GroupConfig& group = snapshot.groups()[i];
+    const config::GroupConfig& group = snapshot.groups()[i];
     const eval::CompiledGroup& compiled = snapshot.compiled(i);
     const eval::Assignment assignment = compiled.assign(user);
     if (observer.on_assign != nullptr) {
       observer.on_assign(observer.context, i, assignment.slot);
     }
-    const cache::SlotConfig* slot =
-        assignment.slot == eval::kNoSlot ? nullptr
+    const config::SlotConfig* slot = assignment.slot == eval::kNoSlot
+                                         ? nullptr
                                          : &group.slots[static_cast<std::size_t>(assignment.slot)];
     writer.key(group.key).begin_object();
     writer.key("slot");
@@ -65,7 +65,7 @@ void write_assignment_map(cache::JsonWriter& writer, const cache::Snapshot& snap
   writer.end_object();
 }
 
-void write_unknown(cache::JsonWriter& writer, std::span<const std::string_view> unknown) {
+void write_unknown(common::JsonWriter& writer, std::span<const std::string_view> unknown) {
   if (unknown.empty()) {
     return;
   }
@@ -76,7 +76,7 @@ void write_unknown(cache::JsonWriter& writer, std::span<const std::string_view> 
   writer.end_array();
 }
 
-void write_assignments(cache::JsonWriter& writer, const cache::Snapshot& snapshot,
+void write_assignments(common::JsonWriter& writer, const cache::Snapshot& snapshot,
                        const eval::User& user, std::span<const std::size_t> groups,
                        std::span<const std::string_view> unknown, bool explain,
                        AssignObserver observer) {

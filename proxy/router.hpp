@@ -1,91 +1,85 @@
 #pragma once
 
-#include <cstdint>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/url/params_encoded_view.hpp>
-
 #include "cache/snapshot_store.hpp"
+#include "http/query.hpp"
 #include "http/server.hpp"
-#include "cache/user_json.hpp"
-#include "metrics/proxy_metrics.hpp"
+#include "proxy/edge_metrics.hpp"
+#include "proxy/request_decoder.hpp"
+#include "proxy/routes.hpp"
 #include "proxy/service.hpp"
 #include "proxy/settings.hpp"
 
 namespace mutex_edge::proxy {
 
-using http::Method;
-using http::Request;
-using http::Response;
-
 /// Answers the routes of design.md section 3. One per worker thread: it holds that thread's
-/// snapshot reader, JSON decoder, metric shard and scratch buffers, so the assignment path takes
-/// no lock and, once the buffers have grown, allocates nothing it can avoid.
+/// snapshot reader, request decoder, metric shard and scratch buffers, so the assignment path
+/// takes no lock and, once the buffers have grown, allocates nothing it can avoid.
 class Router {
  public:
-  Router(Service& service, metrics::ProxyMetrics& metrics, const Settings& settings,
-         std::size_t worker);
+  Router(Service& service, EdgeMetrics& metrics, const Settings& settings, std::size_t worker);
 
   /// Fills `response` for `request`; returns the route for metrics.
-  metrics::Route handle(const Request& request, Response& response);
-
-  [[nodiscard]] metrics::WorkerShard& shard() noexcept { return shard_; }
+  Route handle(const http::Request& request, http::Response& response);
 
  private:
-  void assign_get(std::string_view query, Response& response);
-  void assign_post(const Request& request, Response& response, bool batch);
-  void list_mutexes(const Request& request, std::string_view query, Response& response);
-  void get_mutex(const Request& request, std::string_view id, Response& response);
-  void metrics_text(Response& response);
+  void assign_get(std::string_view query, http::Response& response);
+  void assign_post(const http::Request& request, http::Response& response, bool batch);
+  void list_mutexes(const http::Request& request, std::string_view query, http::Response& response);
+  void get_mutex(const http::Request& request, std::string_view id, http::Response& response);
 
-  /// Resolves the requested keys (or every group) into groups_ and unknown_.
-  void select_groups(const cache::Snapshot& snapshot, bool has_keys,
-                     const std::vector<std::string_view>& keys);
   /// The served state for this request, or null (and a 503 in `response`) before the first.
-  const ServingState* state_or_503(Response& response);
+  const ServingState* state_or_503(http::Response& response);
+  /// Writes the assignments of the decoded request's users (one, or a batch) to the groups
+  /// it names.
+  void write_answer(const ServingState& state, const AssignRequest& request, bool batch,
+                    http::Response& response);
   static void count_assignment(void* self, std::size_t group, int slot);
-  boost::system::result<boost::urls::params_encoded_view> parse_query(std::string_view query);
 
   Service& service_;
-  metrics::ProxyMetrics& metrics_;
-  const Settings& settings_;
-  metrics::WorkerShard& shard_;
+  EdgeMetrics& metrics_;
+  std::size_t worker_;
   cache::StoreReader<ServingState> reader_;
-  cache::RequestDecoder decoder_;
+  RequestDecoder decoder_;
+  http::QueryParams query_;
   const ServingState* current_ = nullptr;
 
   // Scratch reused across requests.
-  std::string query_;
   std::vector<std::size_t> groups_;
   std::vector<std::string_view> unknown_;
-  std::vector<std::string_view> keys_;
-  std::string decoded_;
-  std::vector<eval::Field> fields_;
-  std::vector<eval::Field> properties_;
-  std::vector<std::string_view> cohorts_;
 };
 
 /// The router as the HTTP server's per-worker handler: answers, then counts the request.
 class RouterHandler : public http::Handler {
  public:
-  RouterHandler(Service& service, metrics::ProxyMetrics& metrics, const Settings& settings,
+  RouterHandler(Service& service, EdgeMetrics& metrics, const Settings& settings,
                 std::size_t worker)
-      : router_{service, metrics, settings, worker} {}
+      : router_{service, metrics, settings, worker}, metrics_{metrics}, worker_{worker} {}
 
-  void handle(const Request& request, Response& response) override {
+  void handle(const http::Request& request, http::Response& response,
+              http::Exchange& /*exchange*/) override {
     route_ = router_.handle(request, response);
   }
-  void finished(const Response& response, std::chrono::steady_clock::duration took,
+  void finished(const http::Response& response, std::chrono::steady_clock::duration took,
                 bool handled) override {
-    router_.shard().record_request(handled ? route_ : metrics::Route::kUnknown, response.status,
-                                   took);
+    metrics_.request(worker_, handled ? route_ : Route::kUnknown, response.status, took);
   }
 
  private:
   Router router_;
-  metrics::Route route_ = metrics::Route::kUnknown;
+  EdgeMetrics& metrics_;
+  std::size_t worker_;
+  Route route_ = Route::kUnknown;
 };
+
+/// Sets the response to mutex-edge's error `code` with `message`.
+void error(http::Response& response, ErrorCode code, std::string_view message);
+inline void error(http::Response& response, const ApiError& e) {
+  error(response, e.code, e.message);
+}
 
 }  // namespace mutex_edge::proxy

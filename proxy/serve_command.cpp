@@ -1,31 +1,31 @@
 #include "proxy/serve_command.hpp"
 
 #include <atomic>
-#include <csignal>
+#include <filesystem>
+#include <functional>
 #include <iostream>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
 
 #include "cache/file_source.hpp"
-#include "cache/log.hpp"
 #include "cache/persistence.hpp"
 #include "cache/upstream_source.hpp"
-#include "metrics/poll_metrics.hpp"
+#include "common/log.hpp"
 #include "http/server.hpp"
+#include "proxy/edge_metrics.hpp"
 #include "proxy/router.hpp"
 #include "proxy/service.hpp"
 #include "proxy/settings.hpp"
 
 namespace mutex_edge::proxy {
-
-using cache::quote;
-
 namespace {
 
 namespace net = boost::asio;
+using cache::SourceKind;
+using common::quote;
 
 /// Whichever source feeds the service: started after the server listens, stopped on shutdown.
 struct Source {
@@ -34,22 +34,28 @@ struct Source {
   std::function<void()> stop;
 };
 
+config::ParseOptions parse_options(const Settings& settings) {
+  config::ParseOptions options;
+  options.limits.max_document_bytes = settings.max_config_bytes;
+  return options;
+}
+
 /// --config-file: the file must be usable at start.
 std::optional<Source> file_source(const Settings& settings, net::io_context& control,
                                   Service& service, std::unique_ptr<cache::FileSource>& holder) {
   const std::string name = "file:" + settings.config_file;
-  cache::ParseOptions options;
-  options.limits.max_document_bytes = settings.max_config_bytes;
   holder = std::make_unique<cache::FileSource>(
-      control.get_executor(), settings.config_file, settings.config_reload_interval, options,
-      cache::FileSource::Callbacks{
-          .loaded = [&service, name](cache::ListPage page) {
-            service.apply(std::move(page), "file", name);
-          },
-          .unchanged = [&service] { service.record_unchanged("file"); },
-          .failed = [&service, name](const std::string& error) {
-            service.record_failure("file", name, error);
-          }});
+      control.get_executor(), settings.config_file, settings.config_reload_interval,
+      parse_options(settings),
+      cache::FileSource::Callbacks{.loaded =
+                                       [&service, name](config::ListPage page) {
+                                         service.apply(std::move(page), SourceKind::kFile, name);
+                                       },
+                                   .unchanged = [&service] { service.record_unchanged(); },
+                                   .failed =
+                                       [&service, name](const std::string& error) {
+                                         service.record_failure(SourceKind::kFile, name, error);
+                                       }});
   if (!holder->load()) {
     std::cerr << "mutex-edge: cannot start: the config file cannot be used (see the log line "
                  "above)\n";
@@ -61,7 +67,7 @@ std::optional<Source> file_source(const Settings& settings, net::io_context& con
 
 /// --upstream: serves the persisted copy (if any) at once, then polls.
 std::optional<Source> upstream_source(const Settings& settings, net::io_context& control,
-                                      Service& service, metrics::PollMetrics& poll_metrics,
+                                      Service& service, EdgeMetrics& metrics,
                                       std::unique_ptr<cache::UpstreamSource>& holder) {
   cache::UpstreamOptions options;
   options.url = settings.upstream;
@@ -73,7 +79,7 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   options.connect_timeout = settings.connect_timeout;
   options.request_timeout = settings.upstream_timeout;
   options.ca_file = settings.ca_file;
-  options.parse.limits.max_document_bytes = settings.max_config_bytes;
+  options.parse = parse_options(settings);
 
   auto persist = [&settings, &service](const std::string& source) {
     if (settings.state_dir.empty()) {
@@ -91,19 +97,21 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   auto created = cache::UpstreamSource::create(
       control.get_executor(), options,
       cache::UpstreamSource::Callbacks{
-          .loaded = [&service, persist, name](cache::ListPage page) {
-            const bool changed = service.apply(std::move(page), "upstream", name());
-            if (changed) {
-              persist(name());
-            }
-            return changed;
-          },
-          .not_modified = [&service] { service.record_unchanged("upstream"); },
-          .failed = [&service, name](cache::PollOutcome outcome, const std::string& error) {
-            service.record_failure("upstream", name(), error,
-                                   std::string{cache::to_string(outcome)});
-          }},
-      &poll_metrics);
+          .loaded =
+              [&service, persist, name](config::ListPage page) {
+                const bool changed = service.apply(std::move(page), SourceKind::kUpstream, name());
+                if (changed) {
+                  persist(name());
+                }
+                return changed;
+              },
+          .not_modified = [&service] { service.record_unchanged(); },
+          .failed =
+              [&service, name](cache::PollOutcome outcome, const std::string& error) {
+                service.record_failure(SourceKind::kUpstream, name(), error, to_string(outcome));
+              },
+          .finished =
+              [&metrics](const cache::PollReport& report) { metrics.poll_finished(report); }});
   if (!created) {
     std::cerr << "mutex-edge: " << created.error().message << '\n';
     return std::nullopt;
@@ -111,14 +119,13 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   holder = std::move(*created);
 
   if (!settings.state_dir.empty()) {
-    cache::ParseOptions parse;
-    parse.limits.max_document_bytes = settings.max_config_bytes;
     const auto path = cache::persisted_path(settings.state_dir);
-    if (auto persisted = cache::load_config(settings.state_dir, parse)) {
-      service.apply(std::move(persisted->page), "persisted", "persisted:" + persisted->source,
-                    persisted->fetched_at);
+    if (auto persisted = cache::load_config(settings.state_dir, parse_options(settings))) {
+      service.apply(std::move(persisted->page), SourceKind::kPersisted,
+                    "persisted:" + persisted->source, persisted->fetched_at);
     } else if (std::filesystem::exists(path)) {
-      service.record_failure("persisted", "persisted:" + path.string(), persisted.error().message);
+      service.record_failure(SourceKind::kPersisted, "persisted:" + path.string(),
+                             persisted.error().message);
     } else {
       spdlog::info("msg=\"no persisted config yet: not ready until the first poll\" path={}",
                    quote(path.string()));
@@ -129,9 +136,7 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
 }
 
 int serve(const Settings& settings, net::io_context& control, std::atomic<bool>& retire_inline) {
-  prometheus::Registry registry;
-  metrics::ProxyMetrics metrics{registry, settings.threads};
-  metrics::PollMetrics poll_metrics{registry};
+  EdgeMetrics metrics{settings.server.threads};
   // Replaced snapshots are destroyed on the control thread, never on a worker.
   Service service{settings, metrics, [&control, &retire_inline](const ServingState* state) {
                     if (retire_inline.load()) {
@@ -145,22 +150,14 @@ int serve(const Settings& settings, net::io_context& control, std::atomic<bool>&
   std::unique_ptr<cache::UpstreamSource> upstream;
   std::optional<Source> source =
       settings.upstream.empty() ? file_source(settings, control, service, file)
-                                : upstream_source(settings, control, service, poll_metrics, upstream);
+                                : upstream_source(settings, control, service, metrics, upstream);
   if (!source) {
     return 1;
   }
 
   http::Options options;
-  options.listen_host = settings.listen_host;
-  options.listen_port = settings.listen_port;
-  options.threads = settings.threads;
+  options.server = settings.server;
   options.server_name = "mutex-edge";
-  options.max_header_bytes = settings.max_header_bytes;
-  options.max_body_bytes = settings.max_body_bytes;
-  options.max_connections = settings.max_connections;
-  options.idle_timeout = settings.idle_timeout;
-  options.read_timeout = settings.read_timeout;
-  options.shutdown_grace = settings.shutdown_grace;
   options.connection_opened = [&metrics] { metrics.connection_opened(); };
   options.connection_closed = [&metrics] { metrics.connection_closed(); };
   http::Server server{options,
@@ -175,19 +172,15 @@ int serve(const Settings& settings, net::io_context& control, std::atomic<bool>&
     std::cerr << "mutex-edge: " << e.what() << '\n';
     return 1;
   }
-  spdlog::info("msg=\"listening\" address={}:{} threads={} source={}", settings.listen_host,
-               server.port(), settings.threads, quote(source->name));
+  spdlog::info("msg=\"listening\" address={}:{} threads={} source={}", settings.server.listen_host,
+               server.port(), settings.server.threads, quote(source->name));
   source->start();
 
-  net::signal_set signals{control, SIGINT, SIGTERM};
-  http::drain_on_signal(signals, server, control, [&] {
+  http::run_until_signal(server, control, [&] {
     service.begin_drain();
     source->stop();
   });
-
-  control.run();
   source->stop();
-  server.stop();
   retire_inline.store(true);
   spdlog::info("msg=\"stopped\"");
   return 0;
@@ -206,7 +199,7 @@ int run_serve_command(int argc, const char* const* argv) {
     return 0;
   }
   const Settings& settings = *parsed->settings;
-  cache::setup_logging(settings.log_level);
+  common::setup_logging(settings.log_level, "mutex-edge");
 
   net::io_context control{1};
   std::atomic<bool> retire_inline{false};

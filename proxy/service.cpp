@@ -4,14 +4,16 @@
 #include <ctime>
 #include <set>
 
-#include "cache/json_writer.hpp"
-#include "cache/serialize.hpp"
-#include "cache/log.hpp"
+#include <spdlog/spdlog.h>
+
+#include "common/json_writer.hpp"
+#include "common/log.hpp"
+#include "config/serialize.hpp"
 
 namespace mutex_edge::proxy {
-
-using cache::quote;
 namespace {
+
+using common::quote;
 
 constexpr std::size_t kMaxRejectedShown = 50;
 
@@ -35,18 +37,15 @@ double seconds_since(std::chrono::system_clock::time_point t) {
 }
 
 std::unique_ptr<const ServingState> make_state(std::unique_ptr<const cache::Snapshot> snapshot,
-                                               metrics::ProxyMetrics& metrics) {
+                                               EdgeMetrics& metrics) {
   auto state = std::make_unique<ServingState>();
   const auto groups = snapshot->groups();
   state->group_json.reserve(groups.size());
   state->cell_offsets.reserve(groups.size());
-  for (const cache::GroupConfig& group : groups) {
-    std::string json;
-    cache::JsonWriter writer{json};
-    cache::write_group(writer, group);
-    state->group_json.push_back(std::move(json));
+  for (const config::GroupConfig& group : groups) {
+    state->group_json.push_back(config::group_json(group));
     state->cell_offsets.push_back(state->cells.size());
-    for (const cache::SlotConfig& slot : group.slots) {
+    for (const config::SlotConfig& slot : group.slots) {
       state->cells.push_back(metrics.assignment_cell(group.key, slot.variant_key));
     }
     state->cells.push_back(metrics.assignment_cell(group.key, "none"));
@@ -60,9 +59,9 @@ std::unique_ptr<const ServingState> make_state(std::unique_ptr<const cache::Snap
 }
 
 /// Groups named by `errors` (a group may have several errors).
-std::size_t count_groups(const std::vector<cache::ConfigError>& errors) {
+std::size_t count_groups(const std::vector<config::ConfigError>& errors) {
   std::set<std::string_view> groups;
-  for (const cache::ConfigError& e : errors) {
+  for (const config::ConfigError& e : errors) {
     groups.insert(e.group);
   }
   return groups.size();
@@ -70,31 +69,30 @@ std::size_t count_groups(const std::vector<cache::ConfigError>& errors) {
 
 }  // namespace
 
-Service::Service(const Settings& settings, metrics::ProxyMetrics& metrics,
+Service::Service(const Settings& settings, EdgeMetrics& metrics,
                  cache::SnapshotStore<ServingState>::Retire retire)
     : settings_{settings}, metrics_{metrics}, store_{std::move(retire)} {}
 
 Service::~Service() = default;
 
-bool Service::apply(cache::ListPage page, const std::string& source_kind,
-                    const std::string& source, Clock::time_point fetched_at) {
-  std::vector<cache::ConfigError> rejected = std::move(page.rejected);
+bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
+                    Clock::time_point fetched_at) {
+  std::vector<config::ConfigError> rejected = std::move(page.rejected);
   std::uint64_t version = 0;
   {
     std::lock_guard lock{mutex_};
     version = next_version_;
   }
   auto snapshot = cache::Snapshot::build(std::move(page.groups), version, {source}, rejected);
-  for (const cache::ConfigError& e : rejected) {
-    spdlog::warn("msg=\"group left out\" source={} error={}", quote(source),
-                 quote(e.to_string()));
+  for (const config::ConfigError& e : rejected) {
+    spdlog::warn("msg=\"group left out\" source={} error={}", quote(source), quote(e.to_string()));
   }
   const auto now = Clock::now();
   const std::size_t rejected_groups = count_groups(rejected);
-  consecutive_failures_ = 0;
-  metrics_.config_load(source_kind, true);
+  metrics_.config_load(kind, true);
 
   std::lock_guard lock{mutex_};
+  consecutive_failures_ = 0;
   last_attempt_ = now;
   last_error_.clear();
   fresh_at_ = fetched_at;
@@ -116,15 +114,14 @@ bool Service::apply(cache::ListPage page, const std::string& source_kind,
   last_result_ = "loaded";
   ++next_version_;
   rejected_groups_ = rejected_groups;
-  spdlog::info("msg=\"config loaded\" version={} groups={} rejected={} source={}", version,
-               groups_, rejected_groups_, quote(source));
+  spdlog::info("msg=\"config loaded\" version={} groups={} rejected={} source={}", version, groups_,
+               rejected_groups_, quote(source));
   store_.publish(make_state(std::move(snapshot), metrics_));
   metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   return true;
 }
 
-void Service::record_unchanged(const std::string& source_kind) {
-  (void)source_kind;
+void Service::record_unchanged() {
   std::lock_guard lock{mutex_};
   if (!has_snapshot()) {
     return;
@@ -135,11 +132,11 @@ void Service::record_unchanged(const std::string& source_kind) {
   metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
 }
 
-void Service::record_failure(const std::string& source_kind, const std::string& source,
-                             const std::string& error, const std::string& result) {
+void Service::record_failure(cache::SourceKind kind, const std::string& source,
+                             const std::string& error, std::string_view result) {
   spdlog::error("msg=\"config load failed, serving the last good config\" source={} error={}",
                 quote(source), quote(error));
-  metrics_.config_load(source_kind, false);
+  metrics_.config_load(kind, false);
   std::lock_guard lock{mutex_};
   last_attempt_ = Clock::now();
   last_result_ = result;
@@ -161,7 +158,7 @@ bool Service::ready() const {
 std::string Service::status_json() const {
   const bool is_ready = ready();
   std::string out;
-  cache::JsonWriter w{out};
+  common::JsonWriter w{out};
   std::lock_guard lock{mutex_};
   char hash[24];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(content_hash_));
@@ -180,8 +177,8 @@ std::string Service::status_json() const {
   } else {
     w.null();
   }
-  w.key("maxStalenessSeconds").raw(std::to_string(
-      std::chrono::duration<double>(settings_.max_staleness).count()));
+  w.key("maxStalenessSeconds")
+      .raw(std::to_string(std::chrono::duration<double>(settings_.max_staleness).count()));
   w.key("lastAttempt").begin_object();
   w.key("at").value(iso8601(last_attempt_));
   w.key("result").value(last_result_);

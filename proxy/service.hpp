@@ -6,12 +6,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "cache/config_parser.hpp"
 #include "cache/snapshot.hpp"
 #include "cache/snapshot_store.hpp"
-#include "metrics/proxy_metrics.hpp"
+#include "cache/source.hpp"
+#include "config/parser.hpp"
+#include "metrics/cells.hpp"
+#include "proxy/edge_metrics.hpp"
 #include "proxy/settings.hpp"
 
 namespace mutex_edge::proxy {
@@ -19,10 +22,10 @@ namespace mutex_edge::proxy {
 /// What the workers read: a snapshot plus what serving it needs, all immutable.
 struct ServingState {
   std::unique_ptr<const cache::Snapshot> snapshot;
-  std::vector<std::string> group_json;       // each group in the upstream's own shape
-  std::vector<std::size_t> cell_offsets;     // group i's counters start at cells[cell_offsets[i]]
-  std::vector<metrics::Cell> cells;          // per slot position, then one for "no slot"
-  std::string etag;                          // "\"<content hash>\""
+  std::vector<std::string> group_json;    // each group in the upstream's own shape
+  std::vector<std::size_t> cell_offsets;  // group i's counters start at cells[cell_offsets[i]]
+  std::vector<metrics::Cell> cells;       // per slot position, then one for "no slot"
+  std::string etag;                       // "\"<content hash>\""
 
   [[nodiscard]] metrics::Cell cell(std::size_t group, int slot) const noexcept {
     const std::size_t slots = snapshot->compiled(group).slot_count();
@@ -30,7 +33,7 @@ struct ServingState {
   }
 };
 
-/// The served configuration and everything said about it: publication (control thread only),
+/// The served configuration and everything said about it: publication (one thread at a time),
 /// readiness and /status (any thread).
 class Service {
  public:
@@ -38,21 +41,21 @@ class Service {
 
   /// `retire` disposes of replaced states (see SnapshotStore); by default they are deleted by
   /// whichever thread drops the last reference.
-  Service(const Settings& settings, metrics::ProxyMetrics& metrics,
+  Service(const Settings& settings, EdgeMetrics& metrics,
           cache::SnapshotStore<ServingState>::Retire retire = {});
   ~Service();
 
   /// A source delivered a parsed configuration, confirmed by its source at `fetched_at`.
   /// Publishes a new snapshot when the content differs from the served one (returns true);
   /// otherwise only records that the source confirmed it.
-  bool apply(cache::ListPage page, const std::string& source_kind, const std::string& source,
+  bool apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
              Clock::time_point fetched_at = Clock::now());
   /// The source was checked and nothing changed.
-  void record_unchanged(const std::string& source_kind);
+  void record_unchanged();
   /// Loading from the source failed (`result` says how, e.g. auth_error): the served snapshot
   /// stays, the failure is reported in the log, /status and metrics.
-  void record_failure(const std::string& source_kind, const std::string& source,
-                      const std::string& error, const std::string& result = "failed");
+  void record_failure(cache::SourceKind kind, const std::string& source, const std::string& error,
+                      std::string_view result = "failed");
 
   [[nodiscard]] const cache::SnapshotStore<ServingState>& store() const noexcept { return store_; }
   [[nodiscard]] bool has_snapshot() const noexcept { return store_.version() != 0; }
@@ -65,7 +68,7 @@ class Service {
 
  private:
   const Settings& settings_;
-  metrics::ProxyMetrics& metrics_;
+  EdgeMetrics& metrics_;
   cache::SnapshotStore<ServingState> store_;
   std::atomic<bool> draining_{false};
   const Clock::time_point started_at_ = Clock::now();

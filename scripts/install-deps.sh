@@ -9,10 +9,11 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libsimdjson-dev prometheus-cpp-dev catch2 libssl-dev libspdlog-dev libfmt-dev
   libsqlite3-dev
-  clang libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev
   python3 python3-prometheus-client openssl
 )
-# clang builds the ThreadSanitizer pass of the tests (GCC 12's TSan cannot take Asio's fences);
+# clang builds the ThreadSanitizer pass of the tests (GCC 12's TSan cannot take Asio's fences)
+# and clang-format checks the formatting;
 # python3-prometheus-client parses /metrics in the integration tests; openssl makes the CA of
 # the HTTPS upstream test.
 

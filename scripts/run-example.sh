@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 port="${PORT:-8080}"
 
 ./scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j2
+cmake --preset release
+cmake --build --preset release --target mutex-edge  # only what it runs
 
 ./build/bin/mutex-edge --listen "127.0.0.1:${port}" --config-file examples/groups.json &
 server=$!

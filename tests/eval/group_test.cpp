@@ -1,10 +1,11 @@
+#include "eval/group.hpp"
+
 #include <array>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "eval/group.hpp"
 #include "eval/murmur3.hpp"
 
 using namespace mutex_edge::eval;
@@ -103,8 +104,7 @@ TEST_CASE("a user without a bucketing value gets no slot", "[eval][group]") {
   CHECK(group.assign(device("")).reason == Reason::kNoBucketingValue);
 }
 
-TEST_CASE("a single 100% slot takes everyone, with or without a bucketing value",
-          "[eval][group]") {
+TEST_CASE("a single 100% slot takes everyone, with or without a bucketing value", "[eval][group]") {
   const CompiledGroup group = make_group("device_id", "s", {{1, 100}});
   for (const User& user : {User{}, device(""), device("abc")}) {
     const Assignment a = group.assign(user);
@@ -132,9 +132,9 @@ TEST_CASE("the bucketing key picks the user field", "[eval][group]") {
   CHECK(hash_of("user_id") == murmur3_x86_32("salty/u1"));
   CHECK(hash_of("device_id") == murmur3_x86_32("salty/d1"));
   CHECK(hash_of("amplitude_id") == murmur3_x86_32("salty/987"));
-  CHECK(hash_of("country") == murmur3_x86_32("salty/NZ"));      // a top-level field
-  CHECK(hash_of("plan") == murmur3_x86_32("salty/pro"));        // a user property
-  CHECK(hash_of("gp:plan") == murmur3_x86_32("salty/pro"));     // gp: means user_properties
+  CHECK(hash_of("country") == murmur3_x86_32("salty/NZ"));   // a top-level field
+  CHECK(hash_of("plan") == murmur3_x86_32("salty/pro"));     // a user property
+  CHECK(hash_of("gp:plan") == murmur3_x86_32("salty/pro"));  // gp: means user_properties
   CHECK(hash_of("gp:country") == murmur3_x86_32("salty/prop-NZ"));
   CHECK(make_group("tier", "salty", {{1, 50}, {2, 50}}).assign(user).reason ==
         Reason::kNoBucketingValue);
@@ -142,17 +142,21 @@ TEST_CASE("the bucketing key picks the user field", "[eval][group]") {
   const std::array<Field, 1> null_field = {Field{"amplitude_id", std::nullopt}};
   User with_null;
   with_null.fields = null_field;
-  CHECK(make_group("amplitude_id", "s", {{1, 100}, }).assign(with_null).reason == Reason::kAll);
+  CHECK(make_group("amplitude_id", "s",
+                   {
+                       {1, 100},
+                   })
+            .assign(with_null)
+            .reason == Reason::kAll);
   CHECK(make_group("amplitude_id", "s", {{1, 60}, {2, 40}}).assign(with_null).reason ==
         Reason::kNoBucketingValue);
 }
 
 TEST_CASE("individuals and cohorts come first, in slot index order", "[eval][group]") {
-  const CompiledGroup group =
-      make_group("device_id", "s",
-                 {{1, 30, {"vip"}, {"c-early"}},
-                  {2, 30, {"alice", "dev-7"}, {"c-late"}},
-                  {3, 40, {"alice", "vip2"}, {"c-early"}}});
+  const CompiledGroup group = make_group("device_id", "s",
+                                         {{1, 30, {"vip"}, {"c-early"}},
+                                          {2, 30, {"alice", "dev-7"}, {"c-late"}},
+                                          {3, 40, {"alice", "vip2"}, {"c-early"}}});
 
   SECTION("user_id listed in two slots: the first slot wins") {
     User user;
@@ -203,8 +207,7 @@ TEST_CASE("individuals and cohorts come first, in slot index order", "[eval][gro
 
 TEST_CASE("inclusion matching follows the reference engine's quirks", "[eval][group]") {
   SECTION("\"(none)\" matches a missing user_id, device_id or cohort list") {
-    const CompiledGroup group =
-        make_group("device_id", "s", {{1, 50}, {2, 50, {"(none)"}, {}}});
+    const CompiledGroup group = make_group("device_id", "s", {{1, 50}, {2, 50, {"(none)"}, {}}});
     CHECK(group.assign(device("x")).slot == 1);  // user_id is missing
     User both;
     both.user_id = "u";

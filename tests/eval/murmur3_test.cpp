@@ -1,3 +1,5 @@
+#include "eval/murmur3.hpp"
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -5,10 +7,8 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
-#include "eval/murmur3.hpp"
-
-using mutex_edge::eval::Murmur3Stream;
 using mutex_edge::eval::murmur3_x86_32;
+using mutex_edge::eval::Murmur3Stream;
 
 namespace {
 

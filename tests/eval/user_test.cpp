@@ -1,8 +1,8 @@
+#include "eval/user.hpp"
+
 #include <string>
 
 #include <catch2/catch.hpp>
-
-#include "eval/user.hpp"
 
 using mutex_edge::eval::format_js_number;
 using mutex_edge::eval::is_top_level_user_field;

@@ -1,5 +1,5 @@
-// Unit tests of mgmt/'s pure parts: keys, salts, API keys, request decoding, settings, seeds,
-// fault shares.
+// Unit tests of mgmt/'s pure parts: keys, salts, API keys, settings, seeds, fault shares,
+// error codes.
 #include <cctype>
 #include <cstdlib>
 #include <map>
@@ -8,12 +8,12 @@
 #include <catch2/catch.hpp>
 
 #include "mgmt/auth.hpp"
+#include "mgmt/errors.hpp"
 #include "mgmt/faults.hpp"
 #include "mgmt/keys.hpp"
-#include "mgmt/request_json.hpp"
 #include "mgmt/seed.hpp"
 #include "mgmt/settings.hpp"
-#include "tests/support/edge_process.hpp"
+#include "tests/support/files.hpp"
 
 using namespace mutex_edge;
 using namespace mutex_edge::mgmt;
@@ -45,7 +45,8 @@ TEST_CASE("salts are 8 alphanumerics from the whole alphabet", "[mgmt][unit]") {
   CHECK(seen.size() == 62);
 }
 
-TEST_CASE("API keys are a comma separated list checked as Bearer tokens by digest", "[mgmt][unit][auth]") {
+TEST_CASE("API keys are a comma separated list checked as Bearer tokens by digest",
+          "[mgmt][unit][auth]") {
   const ApiKeys keys = ApiKeys::parse(" alpha , ,beta,");
   CHECK(keys.size() == 2);
   CHECK(keys.check("Bearer alpha") == AuthResult::kOk);
@@ -63,59 +64,12 @@ TEST_CASE("API keys are a comma separated list checked as Bearer tokens by diges
   CHECK(ApiKeys{}.check("Bearer x") == AuthResult::kInvalid);
 }
 
-TEST_CASE("create bodies decode with slot defaults and ids as numbers or strings", "[mgmt][unit]") {
-  const cache::ConfigLimits limits;
-  auto decoded = decode_create(
-      R"({"projectId":"5","name":"n","slots":[{"percentage":30,"experiments":["7",8]},{"percentage":70,"cohorts":["c"]}],"other":1})",
-      limits);
-  REQUIRE(decoded.has_value());
-  const cache::GroupConfig& group = decoded->group;
-  CHECK(group.project_id == 5);
-  CHECK(group.key.empty());
-  CHECK(group.bucketing_salt.empty());
-  REQUIRE(group.slots.size() == 2);
-  CHECK(group.slots[0].index == 1);
-  CHECK(group.slots[0].name == "SLOT 1");
-  CHECK(group.slots[0].variant_key == "slot-1");
-  CHECK(group.slots[0].experiments == std::vector<std::int64_t>{7, 8});
-  CHECK(group.slots[1].index == 2);
-  CHECK(group.slots[1].cohorts == std::vector<std::string>{"c"});
-
-  cache::ConfigLimits small;
-  small.max_list_items = 2;
-  small.max_string_bytes = 4;
-  auto too_many = decode_create(
-      R"({"projectId":1,"name":"n","slots":[{"percentage":100,"holdouts":[1,2,3]}]})", small);
-  REQUIRE_FALSE(too_many.has_value());
-  CHECK(too_many.error().code == "too_many_items");
-  auto too_long = decode_create(R"({"projectId":1,"name":"abcde","slots":[]})", small);
-  REQUIRE_FALSE(too_long.has_value());
-  CHECK(too_long.error().code == "value_too_long");
-
-  auto edit = decode_group_edit(R"({"archive":true,"name":5})", limits);
-  REQUIRE(edit.has_value());
-  CHECK(edit->archive == true);
-  CHECK_FALSE(edit->name.has_value());
-  auto slot = decode_slot_edit(R"({"experiments":null,"individuals":["a"]})", limits);
-  REQUIRE(slot.has_value());
-  CHECK(slot->experiments == std::vector<std::int64_t>{});
-  CHECK(slot->individuals == std::vector<std::string>{"a"});
-  CHECK_FALSE(slot->holdouts.has_value());
-
-  CHECK(parse_id("12") == 12);
-  CHECK_FALSE(parse_id("").has_value());
-  CHECK_FALSE(parse_id("-1").has_value());
-  CHECK_FALSE(parse_id("+1").has_value());
-  CHECK_FALSE(parse_id("1x").has_value());
-  CHECK_FALSE(parse_id("99999999999999999999").has_value());
-}
-
 TEST_CASE("settings come from flags and MUTEX_MGMT variables with flags first", "[mgmt][unit]") {
   ::setenv("MUTEX_MGMT_FAULT_LATENCY", "250ms", 1);
   ::setenv("MUTEX_MGMT_THREADS", "3", 1);
   ::setenv("MUTEX_MGMT_API_KEYS", "never-a-setting", 1);
-  const char* argv[] = {"mutex-mgmt", "--db", "x.sqlite3", "--threads", "4",
-                        "--fault-drop-percent", "5", "--insecure-no-auth"};
+  const char* argv[] = {"mutex-mgmt",           "--db", "x.sqlite3",         "--threads", "4",
+                        "--fault-drop-percent", "5",    "--insecure-no-auth"};
   auto parsed = parse_settings(8, argv);
   ::unsetenv("MUTEX_MGMT_FAULT_LATENCY");
   ::unsetenv("MUTEX_MGMT_THREADS");
@@ -124,11 +78,12 @@ TEST_CASE("settings come from flags and MUTEX_MGMT variables with flags first", 
   REQUIRE(parsed->settings.has_value());
   const Settings& s = *parsed->settings;
   CHECK(s.db_path == "x.sqlite3");
-  CHECK(s.threads == 4);
+  CHECK(s.server.threads == 4);
   CHECK(s.faults.latency == std::chrono::milliseconds{250});
   CHECK(s.faults.drop_percent == 5);
   CHECK(s.insecure_no_auth);
-  CHECK(s.listen_port == 9090);
+  CHECK(s.server.listen_port == 9090);
+  CHECK(s.server.max_connections == 1000);
 }
 
 TEST_CASE("fault draws give each flag its share reproducibly", "[mgmt][unit][faults]") {
@@ -162,7 +117,7 @@ TEST_CASE("seeds fill in ids after the highest and unique keys and salts", "[mgm
     {"id":null,"key":null,"name":"Same name","slots":[{"index":1,"percentage":50},{"index":2,"percentage":50}]}
   ]})");
   auto seeded = load_seed(path.string(), 1 << 20);
-  INFO((seeded ? std::string{} : seeded.error()));
+  INFO((seeded ? std::string{} : seeded.error().message));
   REQUIRE(seeded.has_value());
   REQUIRE(seeded->size() == 3);
   CHECK((*seeded)[0].id == 41);
@@ -182,8 +137,26 @@ TEST_CASE("seeds fill in ids after the highest and unique keys and salts", "[mgm
     {"id":1,"key":"b","slots":[{"index":1,"percentage":100}]}]})");
   auto refused = load_seed(dup.string(), 1 << 20);
   REQUIRE_FALSE(refused.has_value());
-  CHECK(refused.error().find("id 1 is used by more than one group") != std::string::npos);
+  CHECK(refused.error().message.find("id 1 is used by more than one group") != std::string::npos);
   auto missing = load_seed((dir.path() / "none.json").string(), 1 << 20);
   REQUIRE_FALSE(missing.has_value());
-  CHECK(missing.error().find("none.json") != std::string::npos);
+  CHECK(missing.error().message.find("none.json") != std::string::npos);
+}
+
+TEST_CASE("configuration problems map to the API's codes and statuses", "[mgmt][unit]") {
+  using config::Problem;
+  auto code = [](Problem p) {
+    return std::string{to_string(to_api_error({p, "", "f", "m"}).code)};
+  };
+  CHECK(code(Problem::kNotJson) == "invalid_json");
+  CHECK(code(Problem::kWrongType) == "invalid_type");
+  CHECK(code(Problem::kTooLong) == "value_too_long");
+  CHECK(code(Problem::kAllocation) == "percentages_must_sum_to_100");
+  CHECK(code(Problem::kDuplicateIndex) == "invalid_slots");
+  CHECK(to_api_error({Problem::kMissing, "", "name", "is required"}).message ==
+        "name: is required");
+  CHECK(status_of(ErrorCode::kDuplicateKey) == 409);
+  CHECK(status_of(ErrorCode::kStorageError) == 500);
+  CHECK(status_of(ErrorCode::kUnauthorized) == 401);
+  CHECK(status_of(ErrorCode::kSlotNotFound) == 404);
 }

@@ -1,11 +1,11 @@
+#include "proxy/assign_command.hpp"
+
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
-
-#include "proxy/assign_command.hpp"
 
 using mutex_edge::proxy::run_assign_command;
 
@@ -57,9 +57,9 @@ TEST_CASE("assign answers one line per user for every group", "[proxy][assign]")
 }
 
 TEST_CASE("assign limits groups with --mutex and lists unknown keys", "[proxy][assign]") {
-  Run r = run({"--config-file", kExample, "--mutex", "pricing,nope", "--mutex", "checkout",
-               "--explain"},
-              R"({"device_id":"12","user_id":"u"})");
+  Run r = run(
+      {"--config-file", kExample, "--mutex", "pricing,nope", "--mutex", "checkout", "--explain"},
+      R"({"device_id":"12","user_id":"u"})");
   REQUIRE(r.code == 0);
   REQUIRE(r.lines.size() == 1);
   simdjson::dom::parser parser;

@@ -1,46 +1,56 @@
 // The router with a real Service and snapshot store, no sockets: readiness, staleness, and
 // snapshots swapped thousands of times while requests run (run under ThreadSanitizer in CI).
+#include "proxy/router.hpp"
+
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <prometheus/registry.h>
 #include <simdjson.h>
 
-#include "cache/config_parser.hpp"
-#include "proxy/router.hpp"
+#include "config/parser.hpp"
 #include "proxy/service.hpp"
+#include "tests/support/checks.hpp"
+#include "tests/support/groups.hpp"
 
 using namespace mutex_edge;
-using proxy::Method;
-using proxy::Request;
-using proxy::Response;
+using http::Method;
+using http::Request;
+using http::Response;
 
 namespace {
 
-cache::ListPage page_with(int first_percentage) {
-  auto page = cache::parse_list_page(
-      R"({"mutexes":[{"id":1,"key":"g","bucketingKey":"device_id","bucketingSalt":"s",)"
-      R"("slots":[{"index":1,"percentage":)" + std::to_string(first_percentage) +
-      R"(},{"index":2,"percentage":)" + std::to_string(100 - first_percentage) + "}]}]}");
+config::ListPage page_with(int first_percentage) {
+  auto page = config::parse_list_page(
+      testing::list_json({testing::make_group(1, "g", first_percentage, "s")}));
   REQUIRE(page.has_value());
   return std::move(*page);
 }
 
 struct Fixture {
   proxy::Settings settings;
-  prometheus::Registry registry;
-  std::unique_ptr<metrics::ProxyMetrics> metrics;
+  std::unique_ptr<proxy::EdgeMetrics> metrics;
   std::unique_ptr<proxy::Service> service;
 
   explicit Fixture(std::size_t workers = 1, proxy::Duration staleness = proxy::Duration::zero()) {
     settings.max_staleness = staleness;
-    settings.threads = workers;
-    metrics = std::make_unique<metrics::ProxyMetrics>(registry, workers);
+    settings.server.threads = workers;
+    metrics = std::make_unique<proxy::EdgeMetrics>(workers);
     service = std::make_unique<proxy::Service>(settings, *metrics);
   }
+  void apply(int first_percentage) {
+    service->apply(page_with(first_percentage), cache::SourceKind::kFile, "test");
+  }
 };
+
+/// The version of an /assign answer (0 if it has none).
+std::uint64_t json_version(const std::string& body) {
+  simdjson::dom::parser parser;
+  std::uint64_t version = 0;
+  return parser.parse(body)["version"].get_uint64().get(version) == simdjson::SUCCESS ? version : 0;
+}
 
 Response handle(proxy::Router& router, std::string_view target) {
   Response response;
@@ -50,8 +60,7 @@ Response handle(proxy::Router& router, std::string_view target) {
 
 }  // namespace
 
-TEST_CASE("before the first snapshot /assign and /readyz answer 503 not_ready",
-          "[proxy][router]") {
+TEST_CASE("before the first snapshot /assign and /readyz answer 503 not_ready", "[proxy][router]") {
   Fixture f;
   proxy::Router router{*f.service, *f.metrics, f.settings, 0};
   Response assign = handle(router, "/assign?device_id=x");
@@ -61,7 +70,7 @@ TEST_CASE("before the first snapshot /assign and /readyz answer 503 not_ready",
   CHECK(handle(router, "/healthz").status == 200);
   CHECK(handle(router, "/api/1/mutexes").status == 503);
 
-  f.service->apply(page_with(50), "file", "test");
+  f.apply(50);
   CHECK(handle(router, "/assign?device_id=x").status == 200);
   CHECK(handle(router, "/readyz").status == 200);
 }
@@ -69,79 +78,111 @@ TEST_CASE("before the first snapshot /assign and /readyz answer 503 not_ready",
 TEST_CASE("a stale config turns /readyz to 503 while serving goes on", "[proxy][router]") {
   Fixture f{1, std::chrono::milliseconds{30}};
   proxy::Router router{*f.service, *f.metrics, f.settings, 0};
-  f.service->apply(page_with(50), "file", "test");
+  f.apply(50);
   CHECK(handle(router, "/readyz").status == 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds{60});
-  const Response ready = handle(router, "/readyz");
-  CHECK(ready.status == 503);
+  Response ready;
+  CHECK(testing::eventually([&] {
+    ready = handle(router, "/readyz");
+    return ready.status == 503;
+  }));
   CHECK_THAT(ready.body, Catch::Contains("--max-staleness"));
   CHECK(handle(router, "/assign?device_id=x").status == 200);
-  f.service->record_unchanged("file");  // the source confirmed the config again
+  f.service->record_unchanged();  // the source confirmed the config again
   CHECK(handle(router, "/readyz").status == 200);
 }
 
 TEST_CASE("draining turns /readyz to 503", "[proxy][router]") {
   Fixture f;
   proxy::Router router{*f.service, *f.metrics, f.settings, 0};
-  f.service->apply(page_with(50), "file", "test");
+  f.apply(50);
   f.service->begin_drain();
   CHECK(handle(router, "/readyz").status == 503);
   CHECK(handle(router, "/assign?device_id=x").status == 200);
 }
 
+TEST_CASE("an answer counts its assignment under the group's served slot", "[proxy][router]") {
+  Fixture f;
+  proxy::Router router{*f.service, *f.metrics, f.settings, 0};
+  f.apply(100);  // one slot of 100%: everyone is in slot-1
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(handle(router, "/assign?device_id=" + std::to_string(i)).status == 200);
+  }
+  CHECK_THAT(handle(router, "/metrics").body,
+             Catch::Contains(R"(mutex_edge_assignments_total{group="g",slot="slot-1"} 5)"));
+}
+
 TEST_CASE("snapshots swapped thousands of times while requests run",
           "[proxy][router][concurrency]") {
   constexpr std::size_t kWorkers = 3;
+  constexpr int kSwaps = 3000;
   Fixture f{kWorkers};
-  f.service->apply(page_with(1), "file", "test");
+  f.apply(1);
   std::atomic<bool> done{false};
-  std::atomic<long> answered{0};
   std::atomic<std::size_t> running{0};
+  // What each thread saw; the main thread asserts (Catch2 v2 is not thread-safe).
+  struct Seen {
+    long answers = 0;
+    std::uint64_t first_version = 0;
+    std::uint64_t last_version = 0;
+    std::string problem;
+  };
+  std::vector<Seen> seen(kWorkers);
   std::vector<std::thread> workers;
   for (std::size_t w = 0; w < kWorkers; ++w) {
     workers.emplace_back([&, w] {
       proxy::Router router{*f.service, *f.metrics, f.settings, w};
-      ++running;
+      Seen& mine = seen[w];
       simdjson::dom::parser parser;
-      std::uint64_t last_version = 0;
-      long local = 0;
-      for (int i = 0; !done.load(std::memory_order_relaxed); ++i) {
-        const std::string target = "/assign?device_id=" + std::to_string(i);
-        const Response response = handle(router, target);
+      ++running;
+      for (int i = 0; !done.load(std::memory_order_relaxed) || mine.answers == 0; ++i) {
+        const Response response = handle(router, "/assign?device_id=" + std::to_string(i));
         simdjson::dom::element json;
-        if (response.status != 200 || parser.parse(response.body).get(json) != simdjson::SUCCESS) {
-          FAIL("bad answer " << response.status << ": " << response.body);
+        std::uint64_t version = 0;
+        if (response.status != 200 || parser.parse(response.body).get(json) != simdjson::SUCCESS ||
+            json["version"].get_uint64().get(version) != simdjson::SUCCESS) {
+          mine.problem = "bad answer " + std::to_string(response.status) + ": " + response.body;
+          return;
         }
-        const std::uint64_t version = json["version"].get_uint64().value();
-        if (version < last_version ||
+        if (version < mine.last_version ||
             response.headers.find("X-Config-Version: " + std::to_string(version) + "\r\n") ==
                 std::string::npos) {
-          FAIL("version went from " << last_version << " to " << version);
+          mine.problem = "version went from " + std::to_string(mine.last_version) + " to " +
+                         std::to_string(version);
+          return;
         }
-        last_version = version;
-        ++local;
+        mine.first_version = mine.first_version == 0 ? version : mine.first_version;
+        mine.last_version = version;
+        ++mine.answers;
       }
-      answered += local;
+      mine.last_version = json_version(handle(router, "/assign?device_id=final").body);
     });
   }
+  std::atomic<long> scrapes{0};
+  std::atomic<bool> empty_scrape{false};
   std::thread scraper{[&] {
-    while (!done.load(std::memory_order_relaxed)) {
-      CHECK_FALSE(f.metrics->render().empty());
-      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    while (!done.load(std::memory_order_relaxed) || scrapes.load() == 0) {
+      empty_scrape = empty_scrape || f.metrics->render().empty();
+      ++scrapes;
     }
   }};
   while (running.load() < kWorkers) {  // swap only while every worker answers
     std::this_thread::yield();
   }
-  constexpr int kSwaps = 3000;
   for (int i = 0; i < kSwaps; ++i) {
-    f.service->apply(page_with(1 + i % 99), "file", "test");
+    f.apply(1 + (i + 1) % 99);  // consecutive configs always differ
   }
   done = true;
   for (auto& t : workers) {
     t.join();
   }
   scraper.join();
-  CHECK(answered.load() > 0);
-  CHECK(f.service->store().version() > 2000);  // consecutive equal configs swap nothing
+  CHECK(f.service->store().version() == kSwaps + 1);
+  CHECK_FALSE(empty_scrape.load());
+  CHECK(scrapes.load() >= 1);
+  for (const Seen& s : seen) {
+    INFO(s.problem);
+    CHECK(s.problem.empty());
+    CHECK(s.answers >= 1);
+    CHECK(s.last_version == kSwaps + 1);  // every worker moves on to the last snapshot
+  }
 }

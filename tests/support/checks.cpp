@@ -27,6 +27,23 @@ std::string status_field(HttpClient& client, const char* name, const char* field
   return simdjson::to_string(value);
 }
 
+Attempt last_attempt(HttpClient& client) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element json;
+  Attempt attempt;
+  std::string_view text;
+  if (parser.parse(client.get("/status").body).get(json) != simdjson::SUCCESS) {
+    return attempt;
+  }
+  if (json["lastAttempt"]["result"].get_string().get(text) == simdjson::SUCCESS) {
+    attempt.result = text;
+  }
+  if (json["lastAttempt"]["error"].get_string().get(text) == simdjson::SUCCESS) {
+    attempt.error = text;
+  }
+  return attempt;
+}
+
 Load::Load(std::uint16_t port)
     : thread_{[this, port] {
         HttpClient client{port};
@@ -41,7 +58,9 @@ Load::Load(std::uint16_t port)
         }
       }} {}
 
-Load::~Load() { finish(); }
+Load::~Load() {
+  finish();
+}
 
 void Load::finish() {
   stop_ = true;

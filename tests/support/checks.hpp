@@ -13,8 +13,7 @@ namespace mutex_edge::testing {
 
 /// Polls `predicate` until it holds or `timeout` passes; returns its last answer.
 template <typename Predicate>
-bool eventually(Predicate predicate,
-                std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
+bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (predicate()) {
@@ -31,6 +30,13 @@ double metric(HttpClient& client, const std::string& series);
 
 /// A string field of the server's /status (`object.field` with `field` given), or "".
 std::string status_field(HttpClient& client, const char* name, const char* field = nullptr);
+
+/// /status's lastAttempt, its result and error read from one answer (so of one attempt).
+struct Attempt {
+  std::string result;
+  std::string error;
+};
+Attempt last_attempt(HttpClient& client);
 
 /// Sends GET /assign with changing users on its own connection until finish(); counts answers.
 class Load {

@@ -1,15 +1,15 @@
 #include "tests/support/edge_process.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace mutex_edge::testing {
 namespace {
@@ -58,20 +58,7 @@ int wait_for(int pid, std::chrono::milliseconds timeout) {
   return -1;
 }
 
-std::filesystem::path unique_path(const std::string& stem) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  return std::filesystem::temp_directory_path() /
-         (stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(rng()));
-}
-
 }  // namespace
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args, const Env& env,
                              const std::string& listen)
@@ -83,8 +70,8 @@ ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args, 
     const std::string text = log();
     const auto at = text.find("msg=\"listening\" address=127.0.0.1:");
     if (at != std::string::npos) {
-      port_ = static_cast<std::uint16_t>(
-          std::stoi(text.substr(at + std::string_view{"msg=\"listening\" address=127.0.0.1:"}.size())));
+      port_ = static_cast<std::uint16_t>(std::stoi(
+          text.substr(at + std::string_view{"msg=\"listening\" address=127.0.0.1:"}.size())));
       return;
     }
     int status = 0;
@@ -106,7 +93,9 @@ ServerProcess::~ServerProcess() {
   std::filesystem::remove(log_path_, ec);
 }
 
-std::string ServerProcess::log() const { return read_file(log_path_); }
+std::string ServerProcess::log() const {
+  return read_file(log_path_);
+}
 
 int ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) {
@@ -144,24 +133,6 @@ CommandResult run_binary(const std::string& binary, const std::vector<std::strin
   std::error_code ec;
   std::filesystem::remove(output, ec);
   return result;
-}
-
-TempDir::TempDir() : path_{unique_path("edge-test")} { std::filesystem::create_directories(path_); }
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::filesystem::path TempDir::write(const std::string& name, const std::string& content) const {
-  const auto target = path_ / name;
-  const auto temp = path_ / (name + ".tmp");
-  {
-    std::ofstream out{temp, std::ios::binary | std::ios::trunc};
-    out << content;
-  }
-  std::filesystem::rename(temp, target);
-  return target;
 }
 
 }  // namespace mutex_edge::testing

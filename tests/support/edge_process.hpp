@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/files.hpp"
+
 namespace mutex_edge::testing {
 
 using Env = std::vector<std::pair<std::string, std::string>>;
@@ -68,21 +70,5 @@ CommandResult run_binary(const std::string& binary, const std::vector<std::strin
 inline CommandResult run_edge(const std::vector<std::string>& args) {
   return run_binary(kEdgeBinary, args);
 }
-
-/// A unique temporary directory, removed with its content by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-  /// Writes `content` to `name` inside the directory atomically (write, then rename).
-  std::filesystem::path write(const std::string& name, const std::string& content) const;
-
- private:
-  std::filesystem::path path_;
-};
-
-/// Reads a whole file (for fixtures).
-std::string read_file(const std::filesystem::path& path);
 
 }  // namespace mutex_edge::testing

@@ -1,0 +1,38 @@
+#include "common/text.hpp"
+
+namespace mutex_edge::common {
+
+std::string excerpt(std::string_view s, std::size_t max) {
+  std::string out = "\"";
+  out.append(s.substr(0, max));
+  if (s.size() > max) {
+    out += "...";
+  }
+  out += '"';
+  return out;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace mutex_edge::common

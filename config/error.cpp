@@ -1,0 +1,39 @@
+#include "config/error.hpp"
+
+#include "common/text.hpp"
+
+namespace mutex_edge::config {
+
+std::string ConfigError::field_message() const {
+  return field.empty() ? message : field + ": " + message;
+}
+
+std::string ConfigError::to_string() const {
+  std::string out = group;
+  if (!field.empty()) {
+    out += out.empty() ? "field " : " field ";
+    out += field;
+  }
+  if (!out.empty()) {
+    out += ": ";
+  }
+  out += message;
+  return out;
+}
+
+std::string describe_group(std::size_t position, const GroupConfig& group) {
+  std::string out = "mutexes[" + std::to_string(position) + "]";
+  std::string detail;
+  if (group.id != 0) {
+    detail = "id " + std::to_string(group.id);
+  }
+  if (!group.key.empty()) {
+    detail += (detail.empty() ? "key " : ", key ") + common::excerpt(group.key);
+  }
+  if (!detail.empty()) {
+    out += " (" + detail + ")";
+  }
+  return out;
+}
+
+}  // namespace mutex_edge::config

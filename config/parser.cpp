@@ -1,0 +1,189 @@
+#include "config/parser.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "common/file.hpp"
+#include "common/text.hpp"
+#include "config/json_fields.hpp"
+
+namespace mutex_edge::config {
+namespace {
+
+using detail::FieldReader;
+using detail::json_type_name;
+namespace dom = detail::dom;
+
+std::optional<ConfigError> too_large(std::string_view json, const ConfigLimits& limits) {
+  if (json.size() <= limits.max_document_bytes) {
+    return std::nullopt;
+  }
+  return ConfigError{Problem::kTooLarge, "", "",
+                     "document is " + std::to_string(json.size()) + " bytes, the limit is " +
+                         std::to_string(limits.max_document_bytes)};
+}
+
+ConfigError not_json(simdjson::error_code code) {
+  return {Problem::kNotJson, "", "",
+          std::string{"document is not valid JSON: "} + simdjson::error_message(code)};
+}
+
+/// Decodes and validates one group; returns false (with `errors` labelled) if it is rejected.
+bool decode_group(dom::element element, std::size_t position, const ParseOptions& options,
+                  GroupConfig& group, std::vector<ConfigError>& errors) {
+  const std::size_t first = errors.size();
+  FieldReader reader{options.limits, FieldReader::Policy::kCollectAll, errors};
+  reader.group(element,
+               options.identity_optional ? detail::GroupShape::kSeed : detail::GroupShape::kServed,
+               group);
+  if (reader.ok()) {
+    std::stable_sort(group.slots.begin(), group.slots.end(),
+                     [](const SlotConfig& a, const SlotConfig& b) { return a.index < b.index; });
+    for (ConfigError& e : validate_group(group, options)) {
+      errors.push_back(std::move(e));
+    }
+  }
+  const std::string label = describe_group(position, group);
+  for (std::size_t i = first; i < errors.size(); ++i) {
+    errors[i].group = label;
+  }
+  return errors.size() == first;
+}
+
+}  // namespace
+
+std::vector<ConfigError> validate_group(const GroupConfig& group, const ParseOptions& options) {
+  std::vector<ConfigError> errors;
+  auto fail = [&](Problem problem, std::string field, std::string message) {
+    errors.push_back(ConfigError{problem, "", std::move(field), std::move(message)});
+  };
+  if (group.slots.empty()) {
+    fail(Problem::kNoSlots, "slots", "must hold at least one slot");
+  }
+  if (group.slots.size() > options.limits.max_slots) {
+    fail(Problem::kTooManySlots, "slots",
+         "has " + std::to_string(group.slots.size()) + " slots, at most " +
+             std::to_string(options.limits.max_slots) + " are allowed");
+  }
+  if (!group.evaluation_mode.empty() && group.evaluation_mode != "local" &&
+      group.evaluation_mode != "remote") {
+    fail(Problem::kEvaluationMode, "evaluationMode",
+         "must be \"local\" or \"remote\", got " + common::excerpt(group.evaluation_mode));
+  }
+  std::set<int> indexes;
+  for (const SlotConfig& slot : group.slots) {
+    if (!indexes.insert(slot.index).second) {
+      fail(Problem::kDuplicateIndex, "slots",
+           "slot index " + std::to_string(slot.index) + " appears more than once");
+    }
+    if (slot.percentage < 1 || slot.percentage > 100) {
+      fail(Problem::kBadPercentage, "slots",
+           "slot " + std::to_string(slot.index) + " has percentage " +
+               std::to_string(slot.percentage) + ", it must be an integer in 1..100");
+    }
+  }
+  const int sum = group.percentage_sum();
+  if (sum > 100) {
+    fail(Problem::kAllocation, "slots",
+         "percentages sum to " + std::to_string(sum) + ", at most 100 is allowed");
+  } else if (options.require_full_allocation && sum != 100 && !group.slots.empty()) {
+    fail(Problem::kAllocation, "slots",
+         "percentages sum to " + std::to_string(sum) + ", they must sum to 100");
+  }
+  return errors;
+}
+
+boost::system::result<ListPage, ConfigError> parse_list_page(std::string_view json,
+                                                             const ParseOptions& options) {
+  if (auto error = too_large(json, options.limits)) {
+    return *error;
+  }
+  dom::parser parser;
+  dom::element root;
+  if (auto code = parser.parse(json.data(), json.size()).get(root)) {
+    return not_json(code);
+  }
+  dom::object object;
+  if (root.get_object().get(object)) {
+    return ConfigError{Problem::kWrongType, "", "",
+                       std::string{"document must be an object {\"mutexes\": [...]}, got "}.append(
+                           json_type_name(root.type()))};
+  }
+  ListPage page;
+  dom::element mutexes;
+  if (object["mutexes"].get(mutexes)) {
+    return ConfigError{Problem::kMissing, "", "mutexes", "is required"};
+  }
+  dom::array groups;
+  if (mutexes.get_array().get(groups)) {
+    return ConfigError{
+        Problem::kWrongType, "", "mutexes",
+        std::string{"must be an array, got "}.append(json_type_name(mutexes.type()))};
+  }
+  if (groups.size() > options.limits.max_groups) {
+    return ConfigError{Problem::kTooManyItems, "", "mutexes",
+                       "holds " + std::to_string(groups.size()) + " groups, the limit is " +
+                           std::to_string(options.limits.max_groups)};
+  }
+  dom::element cursor;
+  if (object["nextCursor"].get(cursor) == simdjson::SUCCESS && !cursor.is_null()) {
+    std::string_view text;
+    std::int64_t number = 0;
+    if (cursor.get_string().get(text) == simdjson::SUCCESS) {
+      page.next_cursor.emplace(text);
+    } else if (cursor.get_int64().get(number) == simdjson::SUCCESS) {
+      page.next_cursor = std::to_string(number);
+    } else {
+      return ConfigError{Problem::kWrongType, "", "nextCursor",
+                         std::string{"must be a string, a number or null, got "}.append(
+                             json_type_name(cursor.type()))};
+    }
+    if (page.next_cursor->size() > options.limits.max_string_bytes) {
+      return ConfigError{
+          Problem::kTooLong, "", "nextCursor",
+          "is longer than " + std::to_string(options.limits.max_string_bytes) + " bytes"};
+    }
+  }
+  page.groups.reserve(groups.size());
+  std::size_t position = 0;
+  for (dom::element element : groups) {
+    GroupConfig group;
+    if (decode_group(element, position++, options, group, page.rejected)) {
+      page.groups.push_back(std::move(group));
+    }
+  }
+  return page;
+}
+
+boost::system::result<GroupConfig, std::vector<ConfigError>> parse_group(
+    std::string_view json, const ParseOptions& options) {
+  if (auto error = too_large(json, options.limits)) {
+    return std::vector<ConfigError>{*error};
+  }
+  dom::parser parser;
+  dom::element root;
+  if (auto code = parser.parse(json.data(), json.size()).get(root)) {
+    return std::vector<ConfigError>{not_json(code)};
+  }
+  std::vector<ConfigError> errors;
+  GroupConfig group;
+  if (!decode_group(root, 0, options, group, errors)) {
+    return errors;
+  }
+  return group;
+}
+
+common::Result<ListPage> load_list_file(const std::filesystem::path& path,
+                                        const ParseOptions& options) {
+  auto data = common::read_file(path, options.limits.max_document_bytes);
+  if (!data) {
+    return data.error();
+  }
+  auto page = parse_list_page(*data, options);
+  if (!page) {
+    return common::Error{path.string() + ": " + page.error().to_string()};
+  }
+  return std::move(*page);
+}
+
+}  // namespace mutex_edge::config

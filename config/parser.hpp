@@ -1,0 +1,54 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/system/result.hpp>
+
+#include "common/error.hpp"
+#include "config/error.hpp"
+#include "config/model.hpp"
+
+namespace mutex_edge::config {
+
+struct ParseOptions {
+  ConfigLimits limits;
+  /// The Management API requires percentages summing to exactly 100 on create; served
+  /// configurations may leave a share unallocated (sum under 100).
+  bool require_full_allocation = false;
+  /// A seed file for mutex-mgmt: id, key, bucketingKey, bucketingSalt and evaluationMode may be
+  /// missing or null (left 0 or empty for the caller to fill in).
+  bool identity_optional = false;
+};
+
+/// A page of the list endpoint: `{"mutexes":[group...], "nextCursor": ...}`. Groups that fail
+/// validation are left out of `groups` and reported in `rejected`; they never poison the rest.
+struct ListPage {
+  std::vector<GroupConfig> groups;
+  std::vector<ConfigError> rejected;
+  std::optional<std::string> next_cursor;
+};
+
+/// Parses and validates a list page. Fails as a whole only when the document itself is unusable
+/// (not JSON, too large, no `mutexes` array, a bad `nextCursor`).
+[[nodiscard]] boost::system::result<ListPage, ConfigError> parse_list_page(
+    std::string_view json, const ParseOptions& options = {});
+
+/// Parses and validates a single group (the get endpoint's answer), collecting every problem.
+[[nodiscard]] boost::system::result<GroupConfig, std::vector<ConfigError>> parse_group(
+    std::string_view json, const ParseOptions& options = {});
+
+/// The rules of design.md section 1 that span a group's fields (slot count, unique indexes,
+/// percentages and their sum, evaluation mode). Decoding already checked types and sizes.
+[[nodiscard]] std::vector<ConfigError> validate_group(const GroupConfig& group,
+                                                      const ParseOptions& options = {});
+
+/// Reads and parses a file in the list endpoint's shape (a config file, a seed). Invalid groups
+/// are reported in `rejected`; a file unusable as a whole is an error naming the path.
+[[nodiscard]] common::Result<ListPage> load_list_file(const std::filesystem::path& path,
+                                                      const ParseOptions& options = {});
+
+}  // namespace mutex_edge::config

@@ -1,0 +1,155 @@
+#include "proxy/edge_metrics.hpp"
+
+#include <prometheus/family.h>
+
+namespace mutex_edge::proxy {
+namespace {
+
+constexpr std::size_t kStatusSlots = kStatusCodes.size() + 1;  // the last one: "other"
+constexpr std::size_t kMaxAssignmentSeries = 512 * 1024;
+
+std::size_t status_slot(int status) noexcept {
+  for (std::size_t i = 0; i < kStatusCodes.size(); ++i) {
+    if (kStatusCodes[i] == status) {
+      return i;
+    }
+  }
+  return kStatusCodes.size();
+}
+
+std::vector<std::string> route_names() {
+  std::vector<std::string> names;
+  for (Route route : kRoutes) {
+    names.emplace_back(to_string(route));
+  }
+  return names;
+}
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+prometheus::Gauge& plain_gauge(prometheus::Registry& registry, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+}  // namespace
+
+EdgeMetrics::EdgeMetrics(std::size_t workers)
+    : requests_{"mutex_edge_http_requests_total",
+                "HTTP requests by route and status code",
+                {"code", "route"},
+                workers,
+                kRoutes.size() * kStatusSlots,
+                true},
+      latency_{"mutex_edge_http_request_duration_seconds",
+               "Time from a complete request to its response being queued",
+               "route",
+               route_names(),
+               {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                0.25, 0.5, 1.0},
+               workers},
+      assignments_{"mutex_edge_assignments_total",
+                   "Assignments by group and slot (\"none\": no slot)",
+                   {"group", "slot"},
+                   workers,
+                   kMaxAssignmentSeries},
+      age_{"mutex_edge_config_age_seconds",
+           "Seconds since the served configuration was last loaded or confirmed unchanged at "
+           "its source",
+           [this]() -> std::optional<double> {
+             const std::int64_t fresh = fresh_at_ms_.load(std::memory_order_relaxed);
+             if (fresh == 0) {
+               return std::nullopt;
+             }
+             return static_cast<double>(unix_ms(std::chrono::system_clock::now()) - fresh) / 1000.0;
+           }},
+      open_connections_{plain_gauge(registry_, "mutex_edge_open_connections",
+                                    "Client connections currently open")},
+      config_version_{plain_gauge(registry_, "mutex_edge_config_version",
+                                  "Version of the served configuration snapshot (0: none yet)")},
+      groups_loaded_{plain_gauge(registry_, "mutex_edge_config_groups",
+                                 "Mutex groups in the served configuration")},
+      groups_rejected_{plain_gauge(registry_, "mutex_edge_config_rejected_groups",
+                                   "Groups left out of the served configuration as invalid")},
+      poll_duration_{
+          prometheus::BuildHistogram()
+              .Name("mutex_edge_upstream_poll_duration_seconds")
+              .Help("Time to fetch every page of the upstream listing")
+              .Register(registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                               0.5, 1, 2.5, 5, 10, 30})},
+      pages_{prometheus::BuildCounter()
+                 .Name("mutex_edge_upstream_pages_total")
+                 .Help("Pages of the upstream listing fetched")
+                 .Register(registry_)
+                 .Add({})},
+      last_success_{plain_gauge(registry_, "mutex_edge_upstream_last_success_timestamp_seconds",
+                                "Unix time of the last successful poll (0: none yet)")} {
+  for (Route route : kRoutes) {
+    for (std::size_t s = 0; s < kStatusSlots; ++s) {
+      const std::string code = s < kStatusCodes.size() ? std::to_string(kStatusCodes[s]) : "other";
+      const std::array<std::string_view, 2> labels = {code, to_string(route)};
+      (void)requests_.cell(labels);  // cell = route * kStatusSlots + s, in this order
+    }
+  }
+  auto& loads = prometheus::BuildCounter()
+                    .Name("mutex_edge_config_loads_total")
+                    .Help("Configuration load attempts by source and result")
+                    .Register(registry_);
+  for (cache::SourceKind kind : cache::kSourceKinds) {
+    for (const char* result : {"success", "failure"}) {
+      loads_.push_back(&loads.Add({{"source", std::string{to_string(kind)}}, {"result", result}}));
+    }
+  }
+  std::vector<std::string_view> outcomes;
+  for (cache::PollOutcome outcome : cache::kPollOutcomes) {
+    outcomes.push_back(to_string(outcome));
+  }
+  polls_ = metrics::counter_series(registry_, "mutex_edge_upstream_polls_total",
+                                   "Polls of the upstream Management API by outcome", "outcome",
+                                   outcomes);
+}
+
+void EdgeMetrics::request(std::size_t worker, Route route, int status,
+                          std::chrono::steady_clock::duration took) noexcept {
+  const auto r = static_cast<std::size_t>(route);
+  requests_.add(worker, static_cast<metrics::Cell>(r * kStatusSlots + status_slot(status)));
+  latency_.observe(worker, r, std::chrono::duration_cast<std::chrono::nanoseconds>(took));
+}
+
+metrics::Cell EdgeMetrics::assignment_cell(std::string_view group, std::string_view slot) {
+  const std::array<std::string_view, 2> labels = {group, slot};
+  return assignments_.cell(labels);
+}
+
+void EdgeMetrics::config_load(cache::SourceKind source, bool success) {
+  loads_[static_cast<std::size_t>(source) * 2 + (success ? 0 : 1)]->Increment();
+}
+
+void EdgeMetrics::config_served(std::uint64_t version, std::size_t groups,
+                                std::size_t rejected_groups,
+                                std::chrono::system_clock::time_point fresh_at) {
+  config_version_.Set(static_cast<double>(version));
+  groups_loaded_.Set(static_cast<double>(groups));
+  groups_rejected_.Set(static_cast<double>(rejected_groups));
+  fresh_at_ms_.store(unix_ms(fresh_at), std::memory_order_relaxed);
+}
+
+void EdgeMetrics::poll_finished(const cache::PollReport& report) {
+  polls_[static_cast<std::size_t>(report.outcome)]->Increment();
+  poll_duration_.Observe(std::chrono::duration<double>(report.took).count());
+  pages_.Increment(static_cast<double>(report.pages));
+  if (cache::succeeded(report.outcome)) {
+    last_success_.Set(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  }
+}
+
+std::string EdgeMetrics::render() const {
+  const std::array<const prometheus::Collectable*, 5> sources = {&registry_, &requests_, &latency_,
+                                                                 &assignments_, &age_};
+  return metrics::render_text(sources);
+}
+
+}  // namespace mutex_edge::proxy

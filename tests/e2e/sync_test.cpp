@@ -1,0 +1,267 @@
+// Edge sync: mutex-edge polling an upstream (another mutex-edge here; mutex-mgmt in
+// tests/mgmt), persistence and cold start, and HTTPS with a CA made by the test.
+#include <atomic>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include "tests/support/checks.hpp"
+#include "tests/support/edge_process.hpp"
+#include "tests/support/groups.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace mutex_edge;
+using std::chrono::milliseconds;
+using testing::EdgeProcess;
+using testing::eventually;
+using testing::HttpClient;
+using testing::HttpResponse;
+using testing::Load;
+using testing::metric;
+using testing::status_field;
+
+namespace {
+
+const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+
+std::string upstream_url(const testing::ServerProcess& upstream) {
+  return "http://127.0.0.1:" + std::to_string(upstream.port());
+}
+
+/// The fast-polling flags every sync test uses.
+std::vector<std::string> chained(const std::string& url, std::vector<std::string> more = {}) {
+  std::vector<std::string> args = {"--upstream",
+                                   url,
+                                   "--poll-interval",
+                                   "100ms",
+                                   "--poll-failure-interval",
+                                   "50ms",
+                                   "--poll-backoff-max",
+                                   "200ms",
+                                   "--connect-timeout",
+                                   "500ms",
+                                   "--upstream-timeout",
+                                   "1s"};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+using testing::many_groups_json;
+
+}  // namespace
+
+TEST_CASE("a chained mutex-edge serves the same answers and polls with 304s",
+          "[e2e][proxy][sync][chain]") {
+  EdgeProcess upstream{{"--config-file", kExample}};
+  EdgeProcess edge{chained(upstream_url(upstream))};
+  HttpClient up{upstream.port()};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  for (int i = 0; i < 200; ++i) {
+    const std::string target = "/assign?device_id=d" + std::to_string(i) + "&user_id=u" +
+                               std::to_string(i) + (i % 7 == 0 ? "&cohort_ids=beta-testers" : "") +
+                               "&gp:company_id=" + std::to_string(i % 13);
+    REQUIRE(client.get(target).body == up.get(target).body);
+  }
+  CHECK(status_field(client, "source") ==
+        "upstream:http://127.0.0.1:" + std::to_string(upstream.port()));
+  CHECK(eventually([&] {
+    return metric(client, R"(mutex_edge_upstream_polls_total{outcome="not_modified"})") >= 2;
+  }));
+  CHECK(metric(up, R"(mutex_edge_http_requests_total{code="304",route="/api/1/mutexes"})") >= 2);
+  CHECK(metric(client, "mutex_edge_config_version") == 1);  // 304s swap nothing
+}
+
+TEST_CASE("2,500 groups over three pages arrive complete", "[e2e][proxy][sync]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(2500));
+  EdgeProcess upstream{{"--config-file", file.string()}};
+  EdgeProcess edge{chained(upstream_url(upstream))};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return metric(client, "mutex_edge_config_groups") == 2500; }));
+  HttpClient up{upstream.port()};
+  CHECK(metric(up, R"(mutex_edge_http_requests_total{code="200",route="/api/1/mutexes"})") == 3);
+  CHECK(client.get("/api/1/mutexes/2500").status == 200);
+  CHECK(client.get("/assign?device_id=x&mutex=g1,g1250,g2500").body.find("\"unknown\"") ==
+        std::string::npos);
+}
+
+TEST_CASE("a change upstream reaches /assign within a poll, a bad one keeps the last good",
+          "[e2e][proxy][sync]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(3, 100));
+  EdgeProcess upstream{{"--config-file", file.string(), "--config-reload-interval", "20ms"}};
+  EdgeProcess edge{chained(upstream_url(upstream))};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  CHECK_THAT(client.get("/assign?device_id=x&mutex=g2").body,
+             Catch::Contains("\"reason\":\"all\""));
+
+  dir.write("groups.json", many_groups_json(4, 50));
+  CHECK(eventually(
+      [&] {
+        const std::string body = client.get("/assign?device_id=x&mutex=g2,g4").body;
+        return body.find("\"reason\":\"bucket\"") != std::string::npos &&
+               body.find("unknown") == std::string::npos;
+      },
+      std::chrono::seconds{5}));
+  CHECK(metric(client, "mutex_edge_config_version") == 2);
+}
+
+TEST_CASE("the upstream dying under load changes nothing for clients",
+          "[e2e][proxy][sync][fault]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(5));
+  auto upstream =
+      std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
+  const std::uint16_t port = upstream->port();
+  EdgeProcess edge{chained(upstream_url(*upstream))};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+
+  Load load{edge.port()};
+  upstream->stop(SIGKILL);
+  CHECK(
+      eventually([&] { return status_field(client, "lastAttempt", "result") == "network_error"; }));
+  CHECK(eventually([&] {
+    return metric(client, R"(mutex_edge_upstream_polls_total{outcome="network_error"})") >= 3;
+  }));
+  CHECK(client.get("/readyz").status == 200);  // no --max-staleness: serving the last good
+  CHECK(metric(client, "mutex_edge_config_groups") == 5);
+
+  // It comes back, with a change: picked up on the next poll.
+  dir.write("groups.json", many_groups_json(6));
+  upstream = std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()},
+                                           testing::Env{}, "127.0.0.1:" + std::to_string(port));
+  CHECK(eventually([&] { return metric(client, "mutex_edge_config_groups") == 6; }));
+  load.finish();
+  CHECK(load.failed() == 0);
+  CHECK(load.ok() > 100);
+}
+
+TEST_CASE("cold start: persisted config served at once with the upstream down, else 503",
+          "[e2e][proxy][sync][persist]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(4));
+  const auto state = dir.path() / "state";
+  auto upstream =
+      std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
+  const std::string url = upstream_url(*upstream);
+  {
+    EdgeProcess edge{chained(url, {"--state-dir", state.string()})};
+    HttpClient client{edge.port()};
+    REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+    CHECK(edge.stop(SIGTERM) == 0);
+  }
+  upstream->stop(SIGKILL);
+  upstream.reset();
+
+  SECTION("with a persisted copy") {
+    EdgeProcess edge{chained(url, {"--state-dir", state.string(), "--max-staleness", "1h"})};
+    HttpClient client{edge.port()};
+    const HttpResponse answer = client.get("/assign?device_id=x&mutex=g4");
+    CHECK(answer.status == 200);
+    CHECK(client.get("/readyz").status == 200);
+    CHECK_THAT(status_field(client, "source"), Catch::StartsWith("persisted:upstream:"));
+    CHECK(eventually(
+        [&] { return status_field(client, "lastAttempt", "result") == "network_error"; }));
+    CHECK(client.get("/assign?device_id=x&mutex=g4").status == 200);
+  }
+  SECTION("without one") {
+    EdgeProcess edge{chained(url, {"--state-dir", (dir.path() / "empty").string()})};
+    HttpClient client{edge.port()};
+    const HttpResponse answer = client.get("/assign?device_id=x");
+    CHECK(answer.status == 503);
+    CHECK_THAT(answer.body, Catch::Contains("not_ready"));
+    CHECK(client.get("/readyz").status == 503);
+    CHECK(client.get("/healthz").status == 200);
+  }
+}
+
+TEST_CASE("a stale config turns /readyz to 503 while /assign keeps answering",
+          "[e2e][proxy][sync][persist]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(2));
+  auto upstream =
+      std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
+  EdgeProcess edge{chained(upstream_url(*upstream), {"--max-staleness", "500ms"})};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  upstream->stop(SIGKILL);
+  CHECK(eventually([&] { return client.get("/readyz").status == 503; }));
+  CHECK(client.get("/assign?device_id=x").status == 200);
+  CHECK(metric(client, "mutex_edge_config_age_seconds") >= 0.5);  // whole milliseconds
+}
+
+TEST_CASE("HTTPS upstream: trusted with --ca-file, refused with a clear error without",
+          "[e2e][proxy][sync][tls]") {
+  testing::TempDir dir;
+  const auto d = dir.path().string();
+  // A CA and a server certificate for localhost and 127.0.0.1, signed by it.
+  const std::string make_certs =
+      "cd " + d +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca "
+      "-keyout ca.key -out ca.pem 2>/dev/null && "
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key "
+      "-out server.csr 2>/dev/null && "
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf && "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile ext.cnf -out server.pem 2>/dev/null";
+  REQUIRE(std::system(make_certs.c_str()) == 0);
+  const auto body = dir.write("list.json", many_groups_json(3));
+  testing::ServerProcess tls{
+      MUTEX_EDGE_TESTS_DIR "/support/tls_upstream.py",
+      {"--cert", d + "/server.pem", "--key", d + "/server.key", "--body", body.string()}};
+  const std::string url = "https://localhost:" + std::to_string(tls.port());
+
+  SECTION("with --ca-file") {
+    EdgeProcess edge{chained(url, {"--ca-file", d + "/ca.pem"})};
+    HttpClient client{edge.port()};
+    CHECK(eventually([&] { return metric(client, "mutex_edge_config_groups") == 3; }));
+    CHECK(client.get("/assign?device_id=x&mutex=g1").status == 200);
+  }
+  SECTION("without it") {
+    EdgeProcess edge{chained(url)};
+    HttpClient client{edge.port()};
+    CHECK(eventually(
+        [&] { return status_field(client, "lastAttempt", "result") == "network_error"; }));
+    CHECK_THAT(status_field(client, "lastAttempt", "error"),
+               Catch::Contains("TLS handshake") && Catch::Contains("certificate verify failed") &&
+                   Catch::Contains("--ca-file"));
+    CHECK(client.get("/assign?device_id=x").status == 503);
+  }
+  SECTION("a bad --ca-file fails at start") {
+    auto result = testing::run_edge({"--upstream", url, "--ca-file", d + "/nope.pem"});
+    CHECK(result.code == 1);
+    CHECK_THAT(result.output, Catch::Contains("--ca-file"));
+  }
+}
+
+TEST_CASE("the API key never shows in logs, /status or metrics", "[e2e][proxy][sync]") {
+  EdgeProcess upstream{{"--config-file", kExample}};
+  EdgeProcess edge{chained(upstream_url(upstream), {"--log-level", "debug"}),
+                   {{"MUTEX_EDGE_API_KEY", "s3cr3t-management-key"}}};
+  HttpClient client{edge.port()};
+  REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+  CHECK(client.get("/status").body.find("s3cr3t") == std::string::npos);
+  CHECK(client.get("/metrics").body.find("s3cr3t") == std::string::npos);
+  CHECK(edge.log().find("s3cr3t") == std::string::npos);
+  auto help = testing::run_edge({"--help"});
+  CHECK_THAT(help.output, Catch::Contains("MUTEX_EDGE_API_KEY"));
+  CHECK(help.output.find("--api-key") == std::string::npos);  // never a flag that shows in ps
+}
+
+TEST_CASE("bad upstream settings fail at start with one clear line", "[e2e][proxy][sync][cli]") {
+  CHECK_THAT(testing::run_edge({"--upstream", "ftp://x"}).output, Catch::Contains("http or https"));
+  CHECK_THAT(testing::run_edge({"--upstream", "not a url"}).output, Catch::Contains("--upstream"));
+  CHECK_THAT(testing::run_edge({"--upstream", "http://x", "--config-file", kExample}).output,
+             Catch::Contains("not both"));
+  CHECK_THAT(testing::run_edge({"--config-file", kExample, "--state-dir", "/tmp/x"}).output,
+             Catch::Contains("needs --upstream"));
+  CHECK(testing::run_edge({"--upstream", "http://x", "--poll-interval", "5"}).code == 2);
+}

@@ -1,0 +1,124 @@
+// The served configuration's bookkeeping, read by other threads while it changes: /status and
+// /metrics scraped while loads and failed polls are applied (run under ThreadSanitizer in CI).
+#include "proxy/service.hpp"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include "config/parser.hpp"
+#include "proxy/router.hpp"
+#include "tests/support/groups.hpp"
+
+using namespace mutex_edge;
+
+namespace {
+
+config::ListPage page_of(int first_percentage) {
+  auto page = config::parse_list_page(testing::many_groups_json(3, first_percentage));
+  REQUIRE(page.has_value());
+  return std::move(*page);
+}
+
+http::Response get(proxy::Router& router, std::string_view target) {
+  http::Response response;
+  router.handle(http::Request{http::Method::kGet, target, {}, {}, {}, {}, {}}, response);
+  return response;
+}
+
+}  // namespace
+
+TEST_CASE("status counts failures in a row and clears them on a load", "[proxy][service]") {
+  proxy::Settings settings;
+  proxy::EdgeMetrics metrics{1};
+  proxy::Service service{settings, metrics};
+  service.apply(page_of(50), cache::SourceKind::kUpstream, "upstream:x");
+  service.record_failure(cache::SourceKind::kUpstream, "upstream:x", "boom", "http_error");
+  service.record_failure(cache::SourceKind::kUpstream, "upstream:x", "boom", "http_error");
+  simdjson::dom::parser parser;
+  auto status = parser.parse(service.status_json());
+  CHECK(status["lastAttempt"]["consecutiveFailures"].get_uint64().value() == 2);
+  CHECK(status["lastAttempt"]["result"].get_string().value() == "http_error");
+  service.apply(page_of(50), cache::SourceKind::kUpstream, "upstream:x");
+  status = parser.parse(service.status_json());
+  CHECK(status["lastAttempt"]["consecutiveFailures"].get_uint64().value() == 0);
+  CHECK(status["lastAttempt"]["result"].get_string().value() == "unchanged");
+  CHECK(status["version"].get_uint64().value() == 1);
+}
+
+TEST_CASE("status and metrics scraped while loads and failed polls are applied",
+          "[proxy][service][concurrency]") {
+  proxy::Settings settings;
+  proxy::EdgeMetrics metrics{2};
+  proxy::Service service{settings, metrics};
+  service.apply(page_of(50), cache::SourceKind::kUpstream, "upstream:x");
+  std::atomic<bool> done{false};
+  std::atomic<int> running{0};
+  struct Seen {
+    long scrapes = 0;
+    std::string problem;
+  };
+  std::vector<Seen> seen(2);
+  std::vector<std::thread> scrapers;
+  for (std::size_t w = 0; w < 2; ++w) {
+    scrapers.emplace_back([&, w] {
+      proxy::Router router{service, metrics, settings, w};
+      simdjson::dom::parser parser;
+      Seen& mine = seen[w];
+      ++running;
+      while (!done.load(std::memory_order_relaxed) || mine.scrapes == 0) {
+        const http::Response status = get(router, "/status");
+        simdjson::dom::element json;
+        std::string_view result;
+        std::uint64_t failures = 0;
+        if (parser.parse(status.body).get(json) != simdjson::SUCCESS ||
+            json["lastAttempt"]["result"].get_string().get(result) != simdjson::SUCCESS ||
+            json["lastAttempt"]["consecutiveFailures"].get_uint64().get(failures) !=
+                simdjson::SUCCESS) {
+          mine.problem = "unreadable /status: " + status.body;
+          return;
+        }
+        // One attempt's result and count agree: a failure counts, a load clears the count.
+        const bool failed = result == "http_error";
+        if (failed != (failures > 0)) {
+          mine.problem = "result " + std::string{result} + " with consecutiveFailures " +
+                         std::to_string(failures);
+          return;
+        }
+        if (get(router, "/metrics").body.find("mutex_edge_config_loads_total") ==
+            std::string::npos) {
+          mine.problem = "no config loads in /metrics";
+          return;
+        }
+        ++mine.scrapes;
+      }
+    });
+  }
+  while (running.load() < 2) {
+    std::this_thread::yield();
+  }
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 3 == 2) {
+      service.apply(page_of(1 + i % 99), cache::SourceKind::kUpstream, "upstream:x");
+    } else {
+      service.record_failure(cache::SourceKind::kUpstream, "upstream:x", "answered 500",
+                             "http_error");
+    }
+  }
+  done = true;
+  for (auto& t : scrapers) {
+    t.join();
+  }
+  for (const Seen& s : seen) {
+    INFO(s.problem);
+    CHECK(s.problem.empty());
+    CHECK(s.scrapes >= 1);
+  }
+  CHECK_THAT(
+      metrics.render(),
+      Catch::Contains(R"(mutex_edge_config_loads_total{result="failure",source="upstream"} )"));
+}
