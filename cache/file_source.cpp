@@ -37,6 +37,7 @@ bool FileSource::load() {
     callbacks_.failed(error);
     return false;
   }
+  const auto started = std::chrono::steady_clock::now();
   auto page = config::load_list_file(path_, options_);
   if (!page) {
     // Remember the stamp anyway: the same bad file is reported once, not every interval.
@@ -49,7 +50,7 @@ bool FileSource::load() {
   last_ = before;
   have_stamp_ = true;
   failing_ = false;
-  callbacks_.loaded(std::move(*page));
+  callbacks_.loaded(std::move(*page), std::chrono::steady_clock::now() - started);
   return true;
 }
 

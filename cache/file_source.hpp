@@ -17,7 +17,8 @@ namespace mutex_edge::cache {
 class FileSource {
  public:
   struct Callbacks {
-    std::function<void(config::ListPage)> loaded;    // a new or edited file parsed
+    /// A new or edited file read and parsed (in `read_time`).
+    std::function<void(config::ListPage, std::chrono::steady_clock::duration read_time)> loaded;
     std::function<void()> unchanged;                 // checked: nothing changed
     std::function<void(const std::string&)> failed;  // unreadable or unusable as a whole
   };

@@ -12,12 +12,18 @@ std::filesystem::path persisted_path(const std::filesystem::path& state_dir) {
   return state_dir / "mutexes.json";
 }
 
-common::Result<void> save_config(const std::filesystem::path& state_dir,
-                                 std::span<const config::GroupConfig> groups,
+common::Result<void> save_config(const std::filesystem::path& state_dir, const Snapshot& snapshot,
                                  const std::string& source,
                                  std::chrono::system_clock::time_point fetched_at) {
   // {"source":..., "fetchedAtMs":..., "mutexes":[...], "nextCursor":null}
-  const std::string body = config::serialize_list(groups);
+  std::string body;
+  common::JsonWriter list{body};
+  config::write_list_page(
+      list, snapshot.size(),
+      [&](common::JsonWriter& w, std::size_t i) {
+        config::write_group(w, snapshot.group(i).to_config());
+      },
+      std::nullopt);
   std::string data;
   common::JsonWriter writer{data};
   writer.begin_object().key("source").value(source);

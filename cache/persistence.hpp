@@ -2,9 +2,9 @@
 
 #include <chrono>
 #include <filesystem>
-#include <span>
 #include <string>
 
+#include "cache/snapshot.hpp"
 #include "common/error.hpp"
 #include "config/model.hpp"
 #include "config/parser.hpp"
@@ -22,10 +22,9 @@ struct PersistedConfig {
 /// `<state-dir>/mutexes.json`: the list endpoint's shape plus "source" and "fetchedAtMs".
 [[nodiscard]] std::filesystem::path persisted_path(const std::filesystem::path& state_dir);
 
-/// Writes atomically and durably (see common::write_file_atomically).
+/// Writes the snapshot's groups atomically and durably (see common::write_file_atomically).
 [[nodiscard]] common::Result<void> save_config(const std::filesystem::path& state_dir,
-                                               std::span<const config::GroupConfig> groups,
-                                               const std::string& source,
+                                               const Snapshot& snapshot, const std::string& source,
                                                std::chrono::system_clock::time_point fetched_at);
 
 /// Reads the persisted configuration back; groups are validated as any other input.

@@ -1,59 +1,107 @@
 #include "cache/snapshot.hpp"
 
-#include "config/serialize.hpp"
-
 namespace mutex_edge::cache {
 
-std::uint64_t fnv1a64(std::string_view data) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : data) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
+std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, std::uint64_t version,
+                                                SnapshotOrigin origin,
+                                                std::vector<config::ConfigError>& rejected,
+                                                const Snapshot* previous, BuildStats* stats) {
+  const std::size_t total = page.groups.size() + page.known.size();
+  std::unique_ptr<Snapshot> snapshot{new Snapshot};
+  snapshot->version_ = version;
+  snapshot->origin_ = std::move(origin);
+  snapshot->entries_.reserve(total);
+  snapshot->by_key_.reserve(total);
+  snapshot->by_id_.reserve(total);
+  snapshot->by_hash_.reserve(total);
+  snapshot->by_digest_.reserve(total);
+  BuildStats counted;
+  common::Hasher whole;
+  std::size_t next_known = 0;
+  std::size_t next_decoded = 0;
+  for (std::size_t position = 0; position < total; ++position) {
+    EntryPtr entry;
+    bool fresh = false;
+    bool known = false;
+    if (next_known < page.known.size() && page.known[next_known].position == position) {
+      // Recognised by digest: the previous snapshot's entry, never decoded.
+      const common::Digest& digest = page.known[next_known++].digest;
+      if (previous != nullptr) {
+        if (auto it = previous->by_digest_.find(digest); it != previous->by_digest_.end()) {
+          entry = previous->entries_[it->second];
+        }
+      }
+      if (!entry) {
+        rejected.push_back({config::Problem::kBadValue, "mutexes[" + std::to_string(position) + "]",
+                            "", "was taken as known, but the served snapshot does not hold it"});
+        continue;
+      }
+      known = true;
+    } else {
+      const config::GroupConfig* group = &page.groups[next_decoded];
+      const common::Digest digest =
+          next_decoded < page.digests.size() ? page.digests[next_decoded] : common::Digest{};
+      ++next_decoded;
+      const std::uint64_t hash = cache::content_hash(*group);
+      if (previous != nullptr) {
+        const auto [first, last] = previous->by_hash_.equal_range(hash);
+        for (auto it = first; it != last && !entry; ++it) {
+          const EntryPtr& candidate = previous->entries_[it->second];
+          if (candidate->digest() == digest && candidate->same_content(*group)) {
+            entry = candidate;
+          }
+        }
+      }
+      if (!entry) {
+        entry = std::make_shared<const GroupEntry>(*group, hash, digest);
+        fresh = true;
+      }
+    }
+    auto label = [&] {
+      config::GroupConfig named;
+      named.id = entry->id();
+      named.key = entry->key();
+      return config::describe_group(position, named);
+    };
+    if (auto it = snapshot->by_key_.find(entry->key()); it != snapshot->by_key_.end()) {
+      rejected.push_back({config::Problem::kDuplicate, label(), "key",
+                          "is already used by group id " +
+                              std::to_string(snapshot->entries_[it->second]->id()) +
+                              "; keys must be unique, the first group keeps it"});
+      continue;
+    }
+    if (auto it = snapshot->by_id_.find(entry->id()); it != snapshot->by_id_.end()) {
+      rejected.push_back({config::Problem::kDuplicate, label(), "id",
+                          "is already used by group key \"" +
+                              std::string{snapshot->entries_[it->second]->key()} +
+                              "\"; ids must be unique, the first group keeps it"});
+      continue;
+    }
+    ++(fresh ? counted.compiled : counted.reused);
+    counted.known += known ? 1 : 0;
+    const std::size_t index = snapshot->entries_.size();
+    snapshot->by_key_.emplace(entry->key(), index);
+    snapshot->by_id_.emplace(entry->id(), index);
+    snapshot->by_hash_.emplace(entry->hash(), index);
+    snapshot->by_digest_.emplace(entry->digest(), index);
+    whole.add(entry->hash());
+    snapshot->entries_.push_back(std::move(entry));
   }
-  return h;
-}
-
-eval::CompiledGroup compile_group(const config::GroupConfig& group) {
-  std::vector<eval::SlotDef> slots;
-  slots.reserve(group.slots.size());
-  for (const config::SlotConfig& slot : group.slots) {
-    slots.push_back({slot.index, slot.percentage, slot.individuals, slot.cohorts});
+  whole.add(snapshot->entries_.size());
+  snapshot->content_hash_ = whole.digest().a;
+  if (stats != nullptr) {
+    *stats = counted;
   }
-  return eval::CompiledGroup::compile({group.bucketing_key, group.bucketing_salt, slots});
+  return snapshot;
 }
 
 std::unique_ptr<const Snapshot> Snapshot::build(std::vector<config::GroupConfig> groups,
                                                 std::uint64_t version, SnapshotOrigin origin,
-                                                std::vector<config::ConfigError>& rejected) {
-  std::unique_ptr<Snapshot> snapshot{new Snapshot};
-  snapshot->version_ = version;
-  snapshot->origin_ = std::move(origin);
-  snapshot->groups_.reserve(groups.size());
-  snapshot->compiled_.reserve(groups.size());
-  for (std::size_t position = 0; position < groups.size(); ++position) {
-    config::GroupConfig& group = groups[position];
-    if (auto it = snapshot->by_key_.find(group.key); it != snapshot->by_key_.end()) {
-      rejected.push_back(
-          {config::Problem::kDuplicate, config::describe_group(position, group), "key",
-           "is already used by group id " + std::to_string(snapshot->groups_[it->second].id) +
-               "; keys must be unique, the first group keeps it"});
-      continue;
-    }
-    if (auto it = snapshot->by_id_.find(group.id); it != snapshot->by_id_.end()) {
-      rejected.push_back({config::Problem::kDuplicate, config::describe_group(position, group),
-                          "id",
-                          "is already used by group key \"" + snapshot->groups_[it->second].key +
-                              "\"; ids must be unique, the first group keeps it"});
-      continue;
-    }
-    const std::size_t index = snapshot->groups_.size();
-    snapshot->compiled_.push_back(compile_group(group));
-    snapshot->by_key_.emplace(group.key, index);
-    snapshot->by_id_.emplace(group.id, index);
-    snapshot->groups_.push_back(std::move(group));
-  }
-  snapshot->content_hash_ = fnv1a64(config::serialize_list(snapshot->groups_));
-  return snapshot;
+                                                std::vector<config::ConfigError>& rejected,
+                                                const Snapshot* previous, BuildStats* stats) {
+  config::ListPage page;
+  page.groups = std::move(groups);
+  return build(page, version, std::move(origin), rejected, previous, stats);
 }
 
 std::optional<std::size_t> Snapshot::find_key(std::string_view key) const noexcept {
@@ -72,7 +120,7 @@ void Snapshot::select(std::optional<std::span<const std::string_view>> keys,
   groups.clear();
   unknown.clear();
   if (!keys) {
-    for (std::size_t i = 0; i < groups_.size(); ++i) {
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
       groups.push_back(i);
     }
     return;
@@ -84,6 +132,25 @@ void Snapshot::select(std::optional<std::span<const std::string_view>> keys,
       unknown.push_back(key);
     }
   }
+}
+
+std::vector<config::GroupConfig> Snapshot::configs() const {
+  std::vector<config::GroupConfig> out;
+  out.reserve(entries_.size());
+  for (const EntryPtr& entry : entries_) {
+    out.push_back(entry->to_config());
+  }
+  return out;
+}
+
+std::size_t Snapshot::memory_bytes() const noexcept {
+  std::size_t bytes = entries_.capacity() * sizeof(EntryPtr);
+  for (const EntryPtr& entry : entries_) {
+    bytes += entry->memory_bytes();
+  }
+  // The indexes: a node and a bucket per group each, roughly.
+  bytes += (by_key_.size() + by_id_.size() + by_hash_.size()) * 48;
+  return bytes;
 }
 
 }  // namespace mutex_edge::cache

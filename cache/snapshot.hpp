@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,9 +12,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cache/group_entry.hpp"
 #include "config/error.hpp"
 #include "config/model.hpp"
-#include "eval/group.hpp"
+#include "config/parser.hpp"
 
 namespace mutex_edge::cache {
 
@@ -23,24 +25,50 @@ struct SnapshotOrigin {
   std::chrono::system_clock::time_point loaded_at = std::chrono::system_clock::now();
 };
 
+/// What a build did: groups compiled afresh, and groups whose entry it took from the previous
+/// snapshot because their content had not changed (`known`: recognised by digest before even
+/// being decoded).
+struct BuildStats {
+  std::size_t compiled = 0;
+  std::size_t reused = 0;
+  std::size_t known = 0;  // of `reused`
+};
+
 /// An immutable, validated set of groups with everything `/assign` needs precomputed.
 /// Built once per configuration change, then only read (from any number of threads).
 class Snapshot {
  public:
-  /// Builds a snapshot from groups that passed validation. A group whose key or id repeats an
-  /// earlier group's is left out and reported in `rejected`.
+  using EntryPtr = std::shared_ptr<const GroupEntry>;
+
+  /// Builds a snapshot from a parsed page: its decoded groups (which passed validation) and its
+  /// known groups (entries of `previous`, by digest), in page order. A group whose key or id
+  /// repeats an earlier group's is left out and reported in `rejected`. A decoded group whose
+  /// content equals one of `previous` shares that group's entry instead of being compiled again.
+  [[nodiscard]] static std::unique_ptr<const Snapshot> build(
+      const config::ListPage& page, std::uint64_t version, SnapshotOrigin origin,
+      std::vector<config::ConfigError>& rejected, const Snapshot* previous = nullptr,
+      BuildStats* stats = nullptr);
+  /// The same for groups alone.
   [[nodiscard]] static std::unique_ptr<const Snapshot> build(
       std::vector<config::GroupConfig> groups, std::uint64_t version, SnapshotOrigin origin,
-      std::vector<config::ConfigError>& rejected);
+      std::vector<config::ConfigError>& rejected, const Snapshot* previous = nullptr,
+      BuildStats* stats = nullptr);
+
+  /// True when a group whose JSON had `digest` is in this snapshot (its entry can be reused
+  /// without decoding that JSON: config::ParseOptions::known).
+  [[nodiscard]] bool knows(const common::Digest& digest) const noexcept {
+    return by_digest_.contains(digest);
+  }
 
   [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
-  /// FNV-1a 64 of the groups' canonical JSON: equal configurations have equal hashes.
+  /// A hash of every group's content in order: equal configurations have equal hashes.
   [[nodiscard]] std::uint64_t content_hash() const noexcept { return content_hash_; }
   [[nodiscard]] const SnapshotOrigin& origin() const noexcept { return origin_; }
 
-  [[nodiscard]] std::span<const config::GroupConfig> groups() const noexcept { return groups_; }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  [[nodiscard]] const GroupEntry& group(std::size_t i) const noexcept { return *entries_[i]; }
   [[nodiscard]] const eval::CompiledGroup& compiled(std::size_t i) const noexcept {
-    return compiled_[i];
+    return entries_[i]->compiled();
   }
   [[nodiscard]] std::optional<std::size_t> find_key(std::string_view key) const noexcept;
   [[nodiscard]] std::optional<std::size_t> find_id(std::int64_t id) const noexcept;
@@ -49,6 +77,11 @@ class Snapshot {
   /// first); keys it does not hold into `unknown`. Without keys, every group in order.
   void select(std::optional<std::span<const std::string_view>> keys,
               std::vector<std::size_t>& groups, std::vector<std::string_view>& unknown) const;
+
+  /// Every group as configured, in order (for persistence and comparisons).
+  [[nodiscard]] std::vector<config::GroupConfig> configs() const;
+  /// Bytes held by this snapshot's groups (shared groups counted here too).
+  [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
  private:
   struct StringHash {
@@ -63,18 +96,14 @@ class Snapshot {
   std::uint64_t version_ = 0;
   std::uint64_t content_hash_ = 0;
   SnapshotOrigin origin_;
-  std::vector<config::GroupConfig> groups_;
-  std::vector<eval::CompiledGroup> compiled_;
-  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> by_key_;
+  std::vector<EntryPtr> entries_;
+  // Views into the entries' own strings, which live as long as the entries.
+  std::unordered_map<std::string_view, std::size_t, StringHash, std::equal_to<>> by_key_;
   std::unordered_map<std::int64_t, std::size_t> by_id_;
+  std::unordered_multimap<std::uint64_t, std::size_t> by_hash_;
+  std::unordered_map<common::Digest, std::size_t, common::DigestHash> by_digest_;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
-
-/// FNV-1a 64 over bytes.
-[[nodiscard]] std::uint64_t fnv1a64(std::string_view data) noexcept;
-
-/// Compiles one validated group into the engine's form.
-[[nodiscard]] eval::CompiledGroup compile_group(const config::GroupConfig& group);
 
 }  // namespace mutex_edge::cache

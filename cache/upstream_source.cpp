@@ -120,7 +120,7 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       failures = succeeded(fetch.outcome) ? 0 : failures + 1;
       PollReport report{fetch.outcome, Clock::now() - started, fetch.pages};
       if (fetch.outcome == PollOutcome::kUpdated) {
-        if (!callbacks.loaded(std::move(fetch.merged))) {
+        if (!callbacks.loaded(std::move(fetch.merged), report.took)) {
           report.outcome = PollOutcome::kUnchanged;
         }
       } else if (fetch.outcome == PollOutcome::kNotModified) {
@@ -302,24 +302,29 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       } else if (page_etag != first_etag) {
         same_etag = false;
       }
-      for (config::GroupConfig& group : page->groups) {
-        fetch.merged.groups.push_back(std::move(group));
-      }
       for (config::ConfigError& error : page->rejected) {
         error.group = page_name + " " + error.group;
-        fetch.merged.rejected.push_back(std::move(error));
       }
-      if (!page->next_cursor) {
+      std::optional<std::string> next = std::move(page->next_cursor);
+      fetch.merged.append(std::move(*page));
+      if (fetch.merged.groups.size() + fetch.merged.known.size() >
+          options.parse.limits.max_groups) {
+        co_return fail(PollOutcome::kInvalidResponse,
+                       "the listing has more than " +
+                           std::to_string(options.parse.limits.max_groups) +
+                           " groups (see --max-groups)");
+      }
+      if (!next) {
         // A listing whose pages all carry one ETag is versioned as a whole: next time a 304 on
         // the first page means nothing changed.
         etag = same_etag ? first_etag : std::string{};
         co_return fetch;
       }
-      if (!seen_cursors.insert(*page->next_cursor).second) {
+      if (!seen_cursors.insert(*next).second) {
         co_return fail(PollOutcome::kInvalidResponse,
-                       "the listing's nextCursor repeats (\"" + *page->next_cursor + "\")");
+                       "the listing's nextCursor repeats (\"" + *next + "\")");
       }
-      cursor = page->next_cursor;
+      cursor = std::move(next);
       if (!response.keep_alive()) {
         connected = false;
       }

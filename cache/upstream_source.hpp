@@ -44,7 +44,8 @@ struct PollReport {
 class UpstreamSource {
  public:
   struct Callbacks {
-    std::function<bool(config::ListPage)> loaded;  // every page, merged; true if it changed
+    /// Every page, merged, fetched and parsed in `fetch_time`; returns true if it changed.
+    std::function<bool(config::ListPage, std::chrono::steady_clock::duration fetch_time)> loaded;
     std::function<void()> not_modified;
     /// The poll failed; the message is fit for logs and /status (it never holds the key).
     std::function<void(PollOutcome, const std::string&)> failed;

@@ -1,5 +1,7 @@
 #include "config/json_fields.hpp"
 
+#include <cstring>
+
 #include "common/text.hpp"
 
 namespace mutex_edge::config::detail {
@@ -22,6 +24,70 @@ std::string_view json_type_name(dom::element_type type) noexcept {
       return "null";
   }
   return "unknown";
+}
+
+namespace {
+
+void digest_into(dom::element value, common::Hasher& h) noexcept {
+  switch (value.type()) {
+    case dom::element_type::ARRAY: {
+      h.add(1);
+      std::uint64_t count = 0;
+      const dom::array array = value.get_array().value_unsafe();
+      for (dom::element item : array) {
+        digest_into(item, h);
+        ++count;
+      }
+      h.add(count);
+      break;
+    }
+    case dom::element_type::OBJECT: {
+      h.add(2);
+      std::uint64_t count = 0;
+      const dom::object object = value.get_object().value_unsafe();
+      for (dom::key_value_pair field : object) {
+        h.add(field.key);
+        digest_into(field.value, h);
+        ++count;
+      }
+      h.add(count);
+      break;
+    }
+    case dom::element_type::STRING:
+      h.add(3);
+      h.add(value.get_string().value_unsafe());
+      break;
+    case dom::element_type::INT64:
+      h.add(4);
+      h.add(static_cast<std::uint64_t>(value.get_int64().value_unsafe()));
+      break;
+    case dom::element_type::UINT64:
+      h.add(5);
+      h.add(value.get_uint64().value_unsafe());
+      break;
+    case dom::element_type::DOUBLE: {
+      const double number = value.get_double().value_unsafe();
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &number, sizeof bits);
+      h.add(6);
+      h.add(bits);
+      break;
+    }
+    case dom::element_type::BOOL:
+      h.add(value.get_bool().value_unsafe() ? 7 : 8);
+      break;
+    case dom::element_type::NULL_VALUE:
+      h.add(9);
+      break;
+  }
+}
+
+}  // namespace
+
+common::Digest digest_of(dom::element value) noexcept {
+  common::Hasher h;
+  digest_into(value, h);
+  return h.digest();
 }
 
 void FieldReader::fail(Problem problem, std::string field, std::string message) {

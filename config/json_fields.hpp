@@ -10,6 +10,7 @@
 
 #include <simdjson.h>
 
+#include "common/hash.hpp"
 #include "config/error.hpp"
 #include "config/model.hpp"
 
@@ -19,6 +20,10 @@ namespace dom = simdjson::dom;
 
 /// "an array", "a number", "null", ...: the type a JSON value was, for "must be X, got Y".
 [[nodiscard]] std::string_view json_type_name(dom::element_type type) noexcept;
+
+/// A digest of a JSON value's content: its structure, keys and values (strings as decoded,
+/// numbers by value), not its formatting.
+[[nodiscard]] common::Digest digest_of(dom::element value) noexcept;
 
 /// Which document a group comes from; they differ in what is required and what is read.
 enum class GroupShape : std::uint8_t {

@@ -147,12 +147,39 @@ boost::system::result<ListPage, ConfigError> parse_list_page(std::string_view js
   page.groups.reserve(groups.size());
   std::size_t position = 0;
   for (dom::element element : groups) {
+    common::Digest digest;
+    if (options.known) {
+      digest = detail::digest_of(element);
+      if (options.known(digest)) {
+        page.known.push_back({page.groups.size() + page.known.size(), digest});
+        ++position;
+        continue;
+      }
+    }
     GroupConfig group;
     if (decode_group(element, position++, options, group, page.rejected)) {
       page.groups.push_back(std::move(group));
+      if (options.known) {
+        page.digests.push_back(digest);
+      }
     }
   }
   return page;
+}
+
+void ListPage::append(ListPage&& page) {
+  const std::size_t offset = groups.size() + known.size();
+  for (Known& k : page.known) {
+    k.position += offset;
+    known.push_back(k);
+  }
+  for (GroupConfig& group : page.groups) {
+    groups.push_back(std::move(group));
+  }
+  digests.insert(digests.end(), page.digests.begin(), page.digests.end());
+  for (ConfigError& error : page.rejected) {
+    rejected.push_back(std::move(error));
+  }
 }
 
 boost::system::result<GroupConfig, std::vector<ConfigError>> parse_group(

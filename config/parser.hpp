@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include <boost/system/result.hpp>
 
 #include "common/error.hpp"
+#include "common/hash.hpp"
 #include "config/error.hpp"
 #include "config/model.hpp"
 
@@ -22,14 +24,29 @@ struct ParseOptions {
   /// A seed file for mutex-mgmt: id, key, bucketingKey, bucketingSalt and evaluationMode may be
   /// missing or null (left 0 or empty for the caller to fill in).
   bool identity_optional = false;
+  /// When set, every group's digest (a hash of its JSON content, formatting aside) is taken,
+  /// and a group whose digest `known` recognises is not decoded at all: the caller holds it
+  /// already (a served group that did not change). Decoding is most of a large page's cost.
+  std::function<bool(const common::Digest&)> known;
 };
 
 /// A page of the list endpoint: `{"mutexes":[group...], "nextCursor": ...}`. Groups that fail
 /// validation are left out of `groups` and reported in `rejected`; they never poison the rest.
 struct ListPage {
-  std::vector<GroupConfig> groups;
+  /// A group the parser did not decode because ParseOptions::known recognised its digest.
+  struct Known {
+    std::size_t position;  // among the page's groups (decoded and known), from 0
+    common::Digest digest;
+  };
+
+  std::vector<GroupConfig> groups;      // decoded and valid, in document order
+  std::vector<common::Digest> digests;  // of `groups`, when ParseOptions::known was set
+  std::vector<Known> known;             // in document order
   std::vector<ConfigError> rejected;
   std::optional<std::string> next_cursor;
+
+  /// Appends `page`'s groups after this page's (merging the pages of one listing).
+  void append(ListPage&& page);
 };
 
 /// Parses and validates a list page. Fails as a whole only when the document itself is unusable

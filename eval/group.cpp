@@ -1,5 +1,7 @@
 #include "eval/group.hpp"
 
+#include <functional>
+#include <limits>
 #include <stdexcept>
 
 namespace mutex_edge::eval {
@@ -32,19 +34,8 @@ std::string_view fold_boolean(std::string_view s) noexcept {
 /// The engine's matchNull: a condition on a missing value holds when its list has "(none)".
 constexpr std::string_view kNone = "(none)";
 
-void add_inclusions(auto& map, std::span<const std::string> keys, int pos, int& none_slot) {
-  for (const std::string& key : keys) {
-    map.try_emplace(std::string{fold_boolean(key)}, pos);  // keeps the first slot
-    if (key == kNone && none_slot == kNoSlot) {
-      none_slot = pos;
-    }
-  }
-}
-
-template <typename Map>
-int lookup(const Map& map, std::string_view key) noexcept {
-  auto it = map.find(fold_boolean(key));
-  return it == map.end() ? kNoSlot : it->second;
+std::uint64_t hash_key(std::string_view folded) noexcept {
+  return static_cast<std::uint64_t>(std::hash<std::string_view>{}(folded));
 }
 
 constexpr bool earlier(int candidate, int best) noexcept {
@@ -81,6 +72,98 @@ std::string_view to_string(Reason reason) noexcept {
   return "unknown";
 }
 
+void InclusionSet::build(std::span<const std::span<const std::string>> lists) {
+  std::size_t count = 0;
+  std::size_t bytes = 0;
+  for (const auto& list : lists) {
+    count += list.size();
+    for (const std::string& key : list) {
+      bytes += key.size();
+    }
+  }
+  if (count > std::numeric_limits<std::uint32_t>::max() - 1 ||
+      bytes > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::invalid_argument("too many inclusion keys in one group");
+  }
+  text_.reserve(bytes);
+  keys_.reserve(count);
+  slot_begin_.reserve(lists.size() + 1);
+  std::size_t capacity = 0;
+  if (count != 0) {
+    capacity = 4;
+    while (capacity < count + count / 2) {  // at most 2/3 full
+      capacity *= 2;
+    }
+  }
+  table_.assign(capacity, Entry{0, 0});
+  const std::size_t mask = capacity - 1;
+  for (std::size_t pos = 0; pos < lists.size(); ++pos) {
+    slot_begin_.push_back(static_cast<std::uint32_t>(keys_.size()));
+    for (const std::string& given : lists[pos]) {
+      const auto k = static_cast<std::uint32_t>(keys_.size());
+      keys_.push_back(
+          {static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(given.size())});
+      text_ += given;
+      if (given == kNone && none_slot_ == kNoSlot) {
+        none_slot_ = static_cast<int>(pos);
+      }
+      // Index the key unless an earlier slot (or this one) already lists it: the first wins.
+      const std::string_view folded = fold_boolean(given);
+      const std::uint64_t h = hash_key(folded);
+      const auto tag = static_cast<std::uint32_t>(h >> 32);
+      for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        Entry& entry = table_[i];
+        if (entry.key_plus_one == 0) {
+          entry = Entry{k + 1, tag};
+          break;
+        }
+        if (entry.tag == tag && fold_boolean(key(entry.key_plus_one - 1)) == folded) {
+          break;
+        }
+      }
+    }
+  }
+  slot_begin_.push_back(static_cast<std::uint32_t>(keys_.size()));
+}
+
+int InclusionSet::slot_of(std::size_t k) const noexcept {
+  // The last slot whose first key is at or before k (slots are few: at most 20).
+  std::size_t pos = 0;
+  while (pos + 2 < slot_begin_.size() && slot_begin_[pos + 1] <= k) {
+    ++pos;
+  }
+  return static_cast<int>(pos);
+}
+
+int InclusionSet::find(std::string_view query) const noexcept {
+  if (table_.empty()) {
+    return kNoSlot;
+  }
+  const std::string_view folded = fold_boolean(query);
+  const std::uint64_t h = hash_key(folded);
+  const auto tag = static_cast<std::uint32_t>(h >> 32);
+  const std::size_t mask = table_.size() - 1;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    const Entry entry = table_[i];
+    if (entry.key_plus_one == 0) {
+      return kNoSlot;
+    }
+    if (entry.tag == tag && fold_boolean(key(entry.key_plus_one - 1)) == folded) {
+      return slot_of(entry.key_plus_one - 1);
+    }
+  }
+}
+
+std::size_t InclusionSet::memory_bytes() const noexcept {
+  return text_.capacity() + keys_.capacity() * sizeof(Span) +
+         slot_begin_.capacity() * sizeof(std::uint32_t) + table_.capacity() * sizeof(Entry);
+}
+
+std::size_t CompiledGroup::memory_bytes() const noexcept {
+  return field_.capacity() + upper_.capacity() * sizeof(std::uint32_t) +
+         individuals_.memory_bytes() + cohorts_.memory_bytes();
+}
+
 CompiledGroup CompiledGroup::compile(const GroupDef& def) {
   if (def.slots.empty()) {
     throw std::invalid_argument("a group needs at least one slot");
@@ -106,8 +189,10 @@ CompiledGroup CompiledGroup::compile(const GroupDef& def) {
   std::uint64_t cumulative = 0;
   int previous_index = 0;
   group.upper_.reserve(def.slots.size());
-  for (std::size_t pos = 0; pos < def.slots.size(); ++pos) {
-    const SlotDef& slot = def.slots[pos];
+  std::vector<std::span<const std::string>> individuals, cohorts;
+  individuals.reserve(def.slots.size());
+  cohorts.reserve(def.slots.size());
+  for (const SlotDef& slot : def.slots) {
     if (slot.index <= previous_index) {
       throw std::invalid_argument("slots must be given in increasing index order");
     }
@@ -121,11 +206,11 @@ CompiledGroup CompiledGroup::compile(const GroupDef& def) {
     }
     // design.md section 2, step 5: the bound of a slot ending at C% is (C*42949673 + 99) / 100.
     group.upper_.push_back(static_cast<std::uint32_t>((cumulative * kDistributionEnd + 99) / 100));
-
-    const int p = static_cast<int>(pos);
-    add_inclusions(group.individuals_, slot.individuals, p, group.none_individual_slot_);
-    add_inclusions(group.cohorts_, slot.cohorts, p, group.none_cohort_slot_);
+    individuals.push_back(slot.individuals);
+    cohorts.push_back(slot.cohorts);
   }
+  group.individuals_.build(individuals);
+  group.cohorts_.build(cohorts);
   group.single_full_slot_ = def.slots.size() == 1 && def.slots[0].percentage == 100;
   return group;
 }
@@ -134,7 +219,7 @@ int CompiledGroup::inclusion_slot(const User& user, Reason& reason) const noexce
   int best = kNoSlot;
   if (!individuals_.empty()) {
     for (const auto& id : {user.user_id, user.device_id}) {
-      const int slot = id ? lookup(individuals_, *id) : none_individual_slot_;
+      const int slot = id ? individuals_.find(*id) : individuals_.none_slot();
       if (earlier(slot, best)) {
         best = slot;
       }
@@ -142,9 +227,9 @@ int CompiledGroup::inclusion_slot(const User& user, Reason& reason) const noexce
     reason = Reason::kIndividual;
   }
   if (!cohorts_.empty()) {
-    int cohort_best = user.has_cohort_ids ? kNoSlot : none_cohort_slot_;
+    int cohort_best = user.has_cohort_ids ? kNoSlot : cohorts_.none_slot();
     for (std::string_view cohort : user.cohort_ids) {
-      const int slot = lookup(cohorts_, cohort);
+      const int slot = cohorts_.find(cohort);
       if (earlier(slot, cohort_best)) {
         cohort_best = slot;
       }

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "eval/murmur3.hpp"
@@ -53,6 +53,52 @@ struct Assignment {
 /// Largest distribution value plus one: the upper bound of a slot ending at 100%.
 inline constexpr std::uint32_t kDistributionEnd = 42949673;
 
+/// The individuals or the cohorts of a group's slots, kept as given (slot order, then list
+/// order) in one buffer, with an open-addressing index that finds the first slot listing a key.
+/// Built once; a lookup hashes the key once and allocates nothing.
+class InclusionSet {
+ public:
+  /// `lists[pos]` are the keys of slot position `pos`.
+  void build(std::span<const std::span<const std::string>> lists);
+
+  /// The first slot position listing `key` ("true"/"false" match in any case, as the reference
+  /// engine's boolean comparison does), or kNoSlot.
+  [[nodiscard]] int find(std::string_view key) const noexcept;
+  [[nodiscard]] bool empty() const noexcept { return keys_.empty(); }
+  /// The first slot position listing "(none)" (the engine's "value is missing"), or kNoSlot.
+  [[nodiscard]] int none_slot() const noexcept { return none_slot_; }
+
+  [[nodiscard]] std::size_t count(std::size_t pos) const noexcept {
+    return slot_begin_[pos + 1] - slot_begin_[pos];
+  }
+  [[nodiscard]] std::string_view at(std::size_t pos, std::size_t i) const noexcept {
+    return key(slot_begin_[pos] + i);
+  }
+  /// Heap bytes held, for the memory a snapshot reports.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept;
+
+ private:
+  struct Span {
+    std::uint32_t offset;
+    std::uint32_t length;
+  };
+  struct Entry {
+    std::uint32_t key_plus_one;  // 0: empty
+    std::uint32_t tag;           // the hash's high bits, to skip most string comparisons
+  };
+
+  [[nodiscard]] std::string_view key(std::size_t k) const noexcept {
+    return std::string_view{text_}.substr(keys_[k].offset, keys_[k].length);
+  }
+  [[nodiscard]] int slot_of(std::size_t k) const noexcept;
+
+  std::string text_;                       // every key, back to back
+  std::vector<Span> keys_;                 // in slot order, then list order
+  std::vector<std::uint32_t> slot_begin_;  // slot pos's keys: [slot_begin_[pos], [pos + 1])
+  std::vector<Entry> table_;               // a power of two in size, or empty
+  int none_slot_ = kNoSlot;
+};
+
 /// One group, precomputed once per snapshot so that `assign` only looks up, hashes and compares.
 class CompiledGroup {
  public:
@@ -69,17 +115,15 @@ class CompiledGroup {
   }
   [[nodiscard]] std::uint32_t upper_bound(std::size_t pos) const noexcept { return upper_[pos]; }
 
+  /// The slots' individuals and cohorts as they were given (the compiled group is where a
+  /// snapshot keeps them).
+  [[nodiscard]] const InclusionSet& individuals() const noexcept { return individuals_; }
+  [[nodiscard]] const InclusionSet& cohorts() const noexcept { return cohorts_; }
+  /// Heap bytes held.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept;
+
  private:
   enum class Source : std::uint8_t { kUserId, kDeviceId, kField, kProperty };
-
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  /// Inclusion key -> first slot position (index order) that lists it.
-  using InclusionMap = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
 
   [[nodiscard]] std::optional<std::string_view> bucketing_value(const User& user) const noexcept;
   [[nodiscard]] int inclusion_slot(const User& user, Reason& reason) const noexcept;
@@ -89,10 +133,8 @@ class CompiledGroup {
   Murmur3Stream prefix_;  // state after hashing "salt/"
   std::vector<std::uint32_t> upper_;
   bool single_full_slot_ = false;
-  InclusionMap individuals_;
-  InclusionMap cohorts_;
-  int none_individual_slot_ = kNoSlot;  // slot listing "(none)" among individuals
-  int none_cohort_slot_ = kNoSlot;      // slot listing "(none)" among cohorts
+  InclusionSet individuals_;
+  InclusionSet cohorts_;
 };
 
 }  // namespace mutex_edge::eval

@@ -609,6 +609,12 @@ void Server::drain(std::function<void()> done) {
       ->check();
 }
 
+void Server::notify_workers() {
+  for (auto& worker : workers_) {
+    net::post(worker->ioc, [w = worker.get()] { w->handler->notified(); });
+  }
+}
+
 void Server::stop() {
   if (stopped_) {
     return;

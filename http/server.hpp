@@ -79,6 +79,9 @@ class Handler {
   /// logs.
   virtual void finished(const Response& response, std::chrono::steady_clock::duration took,
                         bool handled) = 0;
+  /// On the worker's thread, when the application called Server::notify_workers (e.g. after
+  /// publishing new state, so that an idle worker lets go of the old one).
+  virtual void notified() {}
 };
 
 struct Options {
@@ -121,6 +124,8 @@ class Server {
   /// is left or the grace period has passed.
   void drain(std::function<void()> done);
   [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
+  /// Calls every worker's Handler::notified on that worker's thread. Any thread.
+  void notify_workers();
   /// Stops the workers and joins their threads. Idempotent.
   void stop();
 

@@ -4,28 +4,27 @@ namespace mutex_edge::proxy {
 namespace {
 
 void write_ids(common::JsonWriter& writer, std::string_view name,
-               const std::vector<std::int64_t>* ids) {
+               std::span<const std::int64_t> ids) {
   writer.key(name).begin_array();
-  if (ids != nullptr) {
-    for (std::int64_t id : *ids) {
-      writer.value(id);
-    }
+  for (std::int64_t id : ids) {
+    writer.value(id);
   }
   writer.end_array();
 }
 
-void write_explain(common::JsonWriter& writer, const config::GroupConfig& group,
-                   const eval::CompiledGroup& compiled, const eval::Assignment& assignment) {
+void write_explain(common::JsonWriter& writer, const cache::GroupEntry& group,
+                   const eval::Assignment& assignment) {
+  const eval::CompiledGroup& compiled = group.compiled();
   writer.key("explain").begin_object();
-  writer.key("bucketingKey").value(group.bucketing_key);
-  writer.key("bucketingSalt").value(group.bucketing_salt);
+  writer.key("bucketingKey").value(group.bucketing_key());
+  writer.key("bucketingSalt").value(group.bucketing_salt());
   if (assignment.hashed) {
     writer.key("hash").value(assignment.hash).key("d").value(assignment.d);
   }
   writer.key("bounds").begin_array();
   for (std::size_t pos = 0; pos < compiled.slot_count(); ++pos) {
     writer.begin_object();
-    writer.key("slot").value(group.slots[pos].variant_key);
+    writer.key("slot").value(group.slot(pos).variant_key);
     writer.key("from").value(compiled.lower_bound(pos));
     writer.key("to").value(compiled.upper_bound(pos));
     writer.end_object();
@@ -40,25 +39,29 @@ void write_assignment_map(common::JsonWriter& writer, const cache::Snapshot& sna
                           AssignObserver observer) {
   writer.key("assignments").begin_object();
   for (std::size_t i : groups) {
-    const config::GroupConfig& group = snapshot.groups()[i];
-    const eval::CompiledGroup& compiled = snapshot.compiled(i);
-    const eval::Assignment assignment = compiled.assign(user);
+    const cache::GroupEntry& group = snapshot.group(i);
+    const eval::Assignment assignment = group.compiled().assign(user);
     if (observer.on_assign != nullptr) {
       observer.on_assign(observer.context, i, assignment.slot);
     }
-    const config::SlotConfig* slot = assignment.slot == eval::kNoSlot
-                                         ? nullptr
-                                         : &group.slots[static_cast<std::size_t>(assignment.slot)];
-    writer.key(group.key).begin_object();
+    writer.key(group.key()).begin_object();
     writer.key("slot");
-    slot ? writer.value(slot->variant_key) : writer.null();
-    writer.key("reason").value(eval::to_string(assignment.reason));
-    writer.key("index");
-    slot ? writer.value(slot->index) : writer.null();
-    write_ids(writer, "experiments", slot ? &slot->experiments : nullptr);
-    write_ids(writer, "holdouts", slot ? &slot->holdouts : nullptr);
+    if (assignment.slot == eval::kNoSlot) {
+      writer.null();
+      writer.key("reason").value(eval::to_string(assignment.reason));
+      writer.key("index").null();
+      write_ids(writer, "experiments", {});
+      write_ids(writer, "holdouts", {});
+    } else {
+      const cache::GroupEntry::Slot slot = group.slot(static_cast<std::size_t>(assignment.slot));
+      writer.value(slot.variant_key);
+      writer.key("reason").value(eval::to_string(assignment.reason));
+      writer.key("index").value(slot.index);
+      write_ids(writer, "experiments", slot.experiments);
+      write_ids(writer, "holdouts", slot.holdouts);
+    }
     if (explain) {
-      write_explain(writer, group, compiled, assignment);
+      write_explain(writer, group, assignment);
     }
     writer.end_object();
   }

@@ -18,7 +18,7 @@ struct AssignObserver {
 
 /// Writes `"assignments": {"<key>": {"slot": ..., "reason": ..., "index": ..., "experiments":
 /// [...], "holdouts": [...]}, ...}` (design.md section 3) into an open object. `groups` are
-/// positions in `snapshot.groups()`; `explain` adds the hash, `d` and the slot bounds.
+/// positions in the snapshot; `explain` adds the hash, `d` and the slot bounds.
 void write_assignment_map(common::JsonWriter& writer, const cache::Snapshot& snapshot,
                           const eval::User& user, std::span<const std::size_t> groups, bool explain,
                           AssignObserver observer = {});

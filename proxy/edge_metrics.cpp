@@ -6,7 +6,8 @@ namespace mutex_edge::proxy {
 namespace {
 
 constexpr std::size_t kStatusSlots = kStatusCodes.size() + 1;  // the last one: "other"
-constexpr std::size_t kMaxAssignmentSeries = 512 * 1024;
+constexpr std::string_view kAnySlot = "(any)";
+constexpr std::string_view kOtherGroups = "(other)";
 
 std::size_t status_slot(int status) noexcept {
   for (std::size_t i = 0; i < kStatusCodes.size(); ++i) {
@@ -35,7 +36,13 @@ prometheus::Gauge& plain_gauge(prometheus::Registry& registry, const char* name,
 
 }  // namespace
 
-EdgeMetrics::EdgeMetrics(std::size_t workers)
+std::string_view to_string(CountLevel level) noexcept {
+  constexpr std::array<std::string_view, kCountLevels.size()> kNames = {"slot", "group", "other",
+                                                                        "off"};
+  return kNames[static_cast<std::size_t>(level)];
+}
+
+EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
     : requests_{"mutex_edge_http_requests_total",
                 "HTTP requests by route and status code",
                 {"code", "route"},
@@ -50,10 +57,11 @@ EdgeMetrics::EdgeMetrics(std::size_t workers)
                 0.25, 0.5, 1.0},
                workers},
       assignments_{"mutex_edge_assignments_total",
-                   "Assignments by group and slot (\"none\": no slot)",
+                   "Assignments by group and slot (\"none\": no slot; slot \"(any)\": counted "
+                   "by group; group \"(other)\": beyond --assignment-metrics-max-series)",
                    {"group", "slot"},
                    workers,
-                   kMaxAssignmentSeries},
+                   std::max<std::size_t>(max_assignment_series, 1)},
       age_{"mutex_edge_config_age_seconds",
            "Seconds since the served configuration was last loaded or confirmed unchanged at "
            "its source",
@@ -85,7 +93,40 @@ EdgeMetrics::EdgeMetrics(std::size_t workers)
                  .Register(registry_)
                  .Add({})},
       last_success_{plain_gauge(registry_, "mutex_edge_upstream_last_success_timestamp_seconds",
-                                "Unix time of the last successful poll (0: none yet)")} {
+                                "Unix time of the last successful poll (0: none yet)")},
+      build_duration_{
+          prometheus::BuildHistogram()
+              .Name("mutex_edge_config_build_duration_seconds")
+              .Help("Time to build a snapshot from a parsed configuration (its "
+                    "groups compiled or reused), publish it and its serving state")
+              .Register(registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                               0.25, 0.5, 1, 2.5, 5, 10})},
+      groups_compiled_{prometheus::BuildCounter()
+                           .Name("mutex_edge_config_groups_compiled_total")
+                           .Help("Groups compiled afresh by snapshot builds")
+                           .Register(registry_)
+                           .Add({})},
+      groups_reused_{prometheus::BuildCounter()
+                         .Name("mutex_edge_config_groups_reused_total")
+                         .Help("Groups a snapshot build took unchanged from the previous one")
+                         .Register(registry_)
+                         .Add({})},
+      assignment_series_{plain_gauge(registry_, "mutex_edge_assignment_metric_series",
+                                     "Series of mutex_edge_assignments_total made so far (at "
+                                     "most --assignment-metrics-max-series)")} {
+  // The shared series of the groups beyond the cap: made first, so it always exists.
+  const std::array<std::string_view, 2> other = {kOtherGroups, kAnySlot};
+  other_cell_ = assignments_.cell(other);
+  auto& levels = prometheus::BuildGauge()
+                     .Name("mutex_edge_assignment_metric_groups")
+                     .Help(
+                         "Groups of the served configuration whose assignments are counted "
+                         "by slot, by group, in the shared (other) series, or not at all")
+                     .Register(registry_);
+  for (CountLevel level : kCountLevels) {
+    assignment_levels_.push_back(&levels.Add({{"level", std::string{to_string(level)}}}));
+  }
   for (Route route : kRoutes) {
     for (std::size_t s = 0; s < kStatusSlots; ++s) {
       const std::string code = s < kStatusCodes.size() ? std::to_string(kStatusCodes[s]) : "other";
@@ -118,9 +159,56 @@ void EdgeMetrics::request(std::size_t worker, Route route, int status,
   latency_.observe(worker, r, std::chrono::duration_cast<std::chrono::nanoseconds>(took));
 }
 
-metrics::Cell EdgeMetrics::assignment_cell(std::string_view group, std::string_view slot) {
-  const std::array<std::string_view, 2> labels = {group, slot};
-  return assignments_.cell(labels);
+CountLevel EdgeMetrics::assignment_cells(CountLevel level, std::string_view group,
+                                         std::span<const std::string_view> slots,
+                                         std::vector<metrics::Cell>& cells) {
+  if (level == CountLevel::kOff) {
+    cells.push_back(metrics::kNoCell);
+    return level;
+  }
+  const std::size_t first = cells.size();
+  if (level == CountLevel::kSlot &&
+      assignments_.size() + slots.size() + 1 > assignments_.capacity()) {
+    level = CountLevel::kGroup;  // no room for this group's slots
+  }
+  if (level == CountLevel::kSlot) {
+    bool all = true;
+    for (std::string_view slot : slots) {
+      const std::array<std::string_view, 2> labels = {group, slot};
+      cells.push_back(assignments_.cell(labels));
+      all = all && cells.back() != metrics::kNoCell;
+    }
+    const std::array<std::string_view, 2> none = {group, "none"};
+    cells.push_back(assignments_.cell(none));
+    if (all && cells.back() != metrics::kNoCell) {
+      return level;
+    }
+    cells.resize(first);  // the cap was reached on the way: count the group as a whole
+  }
+  if (level == CountLevel::kSlot || level == CountLevel::kGroup) {
+    const std::array<std::string_view, 2> labels = {group, kAnySlot};
+    cells.push_back(assignments_.cell(labels));
+    if (cells.back() != metrics::kNoCell) {
+      return CountLevel::kGroup;
+    }
+    cells.resize(first);
+  }
+  cells.push_back(other_cell_);
+  return CountLevel::kOther;
+}
+
+void EdgeMetrics::assignment_levels(const std::array<std::size_t, kCountLevels.size()>& groups) {
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    assignment_levels_[i]->Set(static_cast<double>(groups[i]));
+  }
+  assignment_series_.Set(static_cast<double>(assignments_.size()));
+}
+
+void EdgeMetrics::snapshot_built(std::chrono::steady_clock::duration took, std::size_t compiled,
+                                 std::size_t reused) {
+  build_duration_.Observe(std::chrono::duration<double>(took).count());
+  groups_compiled_.Increment(static_cast<double>(compiled));
+  groups_reused_.Increment(static_cast<double>(reused));
 }
 
 void EdgeMetrics::config_load(cache::SourceKind source, bool success) {

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -25,12 +27,22 @@ namespace mutex_edge::proxy {
 inline constexpr std::array<int, 11> kStatusCodes = {200, 304, 400, 401, 404, 405,
                                                      413, 415, 431, 500, 503};
 
+/// How one group's assignments are counted in a snapshot: by slot, by group (slot="(any)"), in
+/// the one series of every group beyond --assignment-metrics-max-series (group="(other)"), or
+/// not at all.
+enum class CountLevel : std::uint8_t { kSlot, kGroup, kOther, kOff };
+inline constexpr std::array kCountLevels = {CountLevel::kSlot, CountLevel::kGroup,
+                                            CountLevel::kOther, CountLevel::kOff};
+[[nodiscard]] std::string_view to_string(CountLevel level) noexcept;
+
 /// Every metric of mutex-edge, each series made at startup from our own vocabularies (routes,
 /// source kinds, poll outcomes) or from the configuration (groups and slots). Data-plane series
 /// are per-worker cells summed when scraped; control-plane series are prometheus-cpp's.
 class EdgeMetrics {
  public:
-  explicit EdgeMetrics(std::size_t workers);
+  /// `max_assignment_series` bounds mutex_edge_assignments_total's series (one of them is the
+  /// shared "(other)" series).
+  EdgeMetrics(std::size_t workers, std::size_t max_assignment_series = 2000);
   EdgeMetrics(const EdgeMetrics&) = delete;
   EdgeMetrics& operator=(const EdgeMetrics&) = delete;
 
@@ -43,9 +55,15 @@ class EdgeMetrics {
   void connection_opened() noexcept { open_connections_.Increment(); }
   void connection_closed() noexcept { open_connections_.Decrement(); }
 
-  /// The assignment counter of (group key, slot label); made on first use. Control thread.
-  [[nodiscard]] metrics::Cell assignment_cell(std::string_view group, std::string_view slot);
+  /// The counters of one group's assignments at `level`, appended to `cells`: one per slot
+  /// position then one for "no slot" (kSlot), or one for all (the others). Returns the level
+  /// used: kOther when the series cap leaves no room. Any thread.
+  CountLevel assignment_cells(CountLevel level, std::string_view group,
+                              std::span<const std::string_view> slots,
+                              std::vector<metrics::Cell>& cells);
   [[nodiscard]] const metrics::CounterCells& assignments() const noexcept { return assignments_; }
+  /// The served snapshot counts `groups[level]` groups at each level.
+  void assignment_levels(const std::array<std::size_t, kCountLevels.size()>& groups);
 
   // Control plane.
   void config_load(cache::SourceKind source, bool success);
@@ -53,6 +71,9 @@ class EdgeMetrics {
   void config_served(std::uint64_t version, std::size_t groups, std::size_t rejected_groups,
                      std::chrono::system_clock::time_point fresh_at);
   void poll_finished(const cache::PollReport& report);
+  /// A snapshot was built in `took`, compiling and reusing as `stats` says.
+  void snapshot_built(std::chrono::steady_clock::duration took, std::size_t compiled,
+                      std::size_t reused);
 
   /// Every series in the Prometheus text format.
   [[nodiscard]] std::string render() const;
@@ -72,6 +93,12 @@ class EdgeMetrics {
   prometheus::Histogram& poll_duration_;
   prometheus::Counter& pages_;
   prometheus::Gauge& last_success_;
+  prometheus::Histogram& build_duration_;
+  prometheus::Counter& groups_compiled_;
+  prometheus::Counter& groups_reused_;
+  prometheus::Gauge& assignment_series_;
+  std::vector<prometheus::Gauge*> assignment_levels_;  // by CountLevel
+  metrics::Cell other_cell_;
   std::atomic<std::int64_t> fresh_at_ms_{0};
 };
 

@@ -215,7 +215,7 @@ void Router::list_mutexes(const http::Request& request, std::string_view query,
       limit = *parsed;
     } else if (param.key == "cursor" && !param.value.empty()) {
       auto cursor = config::parse_id(param.value);
-      if (!cursor || static_cast<std::uint64_t>(*cursor) > state->group_json.size()) {
+      if (!cursor || static_cast<std::uint64_t>(*cursor) > state->snapshot->size()) {
         return error(response, ErrorCode::kInvalidCursor,
                      "cursor must be a nextCursor value from an earlier page of this listing");
       }
@@ -227,13 +227,16 @@ void Router::list_mutexes(const http::Request& request, std::string_view query,
     response.status = 304;
     return;
   }
-  const std::size_t end = std::min(state->group_json.size(), offset + limit);
+  const cache::Snapshot& snapshot = *state->snapshot;
+  const std::size_t end = std::min(snapshot.size(), offset + limit);
   const std::string next = std::to_string(end);
   common::JsonWriter writer{response.body};
   config::write_list_page(
       writer, end - offset,
-      [&](common::JsonWriter& w, std::size_t i) { w.raw(state->group_json[offset + i]); },
-      end < state->group_json.size() ? std::optional<std::string_view>{next} : std::nullopt);
+      [&](common::JsonWriter& w, std::size_t i) {
+        config::write_group(w, snapshot.group(offset + i).to_config());
+      },
+      end < snapshot.size() ? std::optional<std::string_view>{next} : std::nullopt);
 }
 
 void Router::get_mutex(const http::Request& request, std::string_view id,
@@ -254,7 +257,8 @@ void Router::get_mutex(const http::Request& request, std::string_view id,
     response.status = 304;
     return;
   }
-  response.body = state->group_json[*index];
+  common::JsonWriter writer{response.body};
+  config::write_group(writer, state->snapshot->group(*index).to_config());
 }
 
 }  // namespace mutex_edge::proxy

@@ -25,6 +25,9 @@ class Router {
 
   /// Fills `response` for `request`; returns the route for metrics.
   Route handle(const http::Request& request, http::Response& response);
+  /// Moves on to the served state now (an idle worker would keep the replaced one until its
+  /// next request).
+  void refresh() { current_ = reader_.get(); }
 
  private:
   void assign_get(std::string_view query, http::Response& response);
@@ -68,6 +71,7 @@ class RouterHandler : public http::Handler {
                 bool handled) override {
     metrics_.request(worker_, handled ? route_ : Route::kUnknown, response.status, took);
   }
+  void notified() override { router_.refresh(); }
 
  private:
   Router router_;

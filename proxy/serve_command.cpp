@@ -3,9 +3,14 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <optional>
+#include <thread>
 
+#include <malloc.h>
+
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -27,6 +32,12 @@ namespace net = boost::asio;
 using cache::SourceKind;
 using common::quote;
 
+/// Gives freed memory back to the system (glibc keeps freed heap pages otherwise): after a
+/// snapshot build freed its parsed pages, and after a replaced snapshot was destroyed.
+void release_free_memory() {
+  ::malloc_trim(0);
+}
+
 /// Whichever source feeds the service: started after the server listens, stopped on shutdown.
 struct Source {
   std::string name;
@@ -34,28 +45,33 @@ struct Source {
   std::function<void()> stop;
 };
 
-config::ParseOptions parse_options(const Settings& settings) {
+/// The limits of a served configuration; groups the service already serves unchanged are not
+/// decoded again.
+config::ParseOptions parse_options(const Settings& settings, const Service& service) {
   config::ParseOptions options;
   options.limits.max_document_bytes = settings.max_config_bytes;
+  options.limits.max_groups = settings.max_groups;
+  options.known = [&service](const common::Digest& digest) { return service.knows(digest); };
   return options;
 }
 
-/// --config-file: the file must be usable at start.
-std::optional<Source> file_source(const Settings& settings, net::io_context& control,
-                                  Service& service, std::unique_ptr<cache::FileSource>& holder) {
+/// --config-file: the file must be usable at start. Runs on `sync`, the thread that builds.
+std::optional<Source> file_source(const Settings& settings, net::io_context& sync, Service& service,
+                                  std::unique_ptr<cache::FileSource>& holder) {
   const std::string name = "file:" + settings.config_file;
+  cache::FileSource::Callbacks callbacks;
+  callbacks.loaded = [&service, name](config::ListPage page,
+                                      std::chrono::steady_clock::duration read) {
+    service.apply(std::move(page), SourceKind::kFile, name, std::chrono::system_clock::now(), read);
+    release_free_memory();
+  };
+  callbacks.unchanged = [&service] { service.record_unchanged(); };
+  callbacks.failed = [&service, name](const std::string& error) {
+    service.record_failure(SourceKind::kFile, name, error);
+  };
   holder = std::make_unique<cache::FileSource>(
-      control.get_executor(), settings.config_file, settings.config_reload_interval,
-      parse_options(settings),
-      cache::FileSource::Callbacks{.loaded =
-                                       [&service, name](config::ListPage page) {
-                                         service.apply(std::move(page), SourceKind::kFile, name);
-                                       },
-                                   .unchanged = [&service] { service.record_unchanged(); },
-                                   .failed =
-                                       [&service, name](const std::string& error) {
-                                         service.record_failure(SourceKind::kFile, name, error);
-                                       }});
+      sync.get_executor(), settings.config_file, settings.config_reload_interval,
+      parse_options(settings, service), std::move(callbacks));
   if (!holder->load()) {
     std::cerr << "mutex-edge: cannot start: the config file cannot be used (see the log line "
                  "above)\n";
@@ -65,8 +81,8 @@ std::optional<Source> file_source(const Settings& settings, net::io_context& con
   return Source{name, [source] { source->start(); }, [source] { source->stop(); }};
 }
 
-/// --upstream: serves the persisted copy (if any) at once, then polls.
-std::optional<Source> upstream_source(const Settings& settings, net::io_context& control,
+/// --upstream: serves the persisted copy (if any) at once, then polls, on `sync`.
+std::optional<Source> upstream_source(const Settings& settings, net::io_context& sync,
                                       Service& service, EdgeMetrics& metrics,
                                       std::unique_ptr<cache::UpstreamSource>& holder) {
   cache::UpstreamOptions options;
@@ -79,30 +95,33 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   options.connect_timeout = settings.connect_timeout;
   options.request_timeout = settings.upstream_timeout;
   options.ca_file = settings.ca_file;
-  options.parse = parse_options(settings);
+  options.parse = parse_options(settings, service);
 
   auto persist = [&settings, &service](const std::string& source) {
     if (settings.state_dir.empty()) {
       return;
     }
     auto state = service.store().load();
-    auto saved = cache::save_config(settings.state_dir, state->snapshot->groups(), source,
+    auto saved = cache::save_config(settings.state_dir, *state->snapshot, source,
                                     state->snapshot->origin().loaded_at);
     if (!saved) {
       spdlog::error("msg=\"cannot persist the config\" error={}", quote(saved.error().message));
     }
   };
-  // The callbacks run on the control thread while `holder` owns the source.
+  // The callbacks run on the sync thread while `holder` owns the source.
   auto name = [&holder] { return holder->name(); };
   auto created = cache::UpstreamSource::create(
-      control.get_executor(), options,
+      sync.get_executor(), options,
       cache::UpstreamSource::Callbacks{
           .loaded =
-              [&service, persist, name](config::ListPage page) {
-                const bool changed = service.apply(std::move(page), SourceKind::kUpstream, name());
+              [&service, persist, name](config::ListPage page,
+                                        std::chrono::steady_clock::duration fetch) {
+                const bool changed = service.apply(std::move(page), SourceKind::kUpstream, name(),
+                                                   std::chrono::system_clock::now(), fetch);
                 if (changed) {
                   persist(name());
                 }
+                release_free_memory();
                 return changed;
               },
           .not_modified = [&service] { service.record_unchanged(); },
@@ -120,9 +139,12 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
 
   if (!settings.state_dir.empty()) {
     const auto path = cache::persisted_path(settings.state_dir);
-    if (auto persisted = cache::load_config(settings.state_dir, parse_options(settings))) {
+    const auto started = std::chrono::steady_clock::now();
+    if (auto persisted = cache::load_config(settings.state_dir, parse_options(settings, service))) {
       service.apply(std::move(persisted->page), SourceKind::kPersisted,
-                    "persisted:" + persisted->source, persisted->fetched_at);
+                    "persisted:" + persisted->source, persisted->fetched_at,
+                    std::chrono::steady_clock::now() - started);
+      release_free_memory();
     } else if (std::filesystem::exists(path)) {
       service.record_failure(SourceKind::kPersisted, "persisted:" + path.string(),
                              persisted.error().message);
@@ -135,22 +157,67 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   return Source{source->name(), [source] { source->start(); }, [source] { source->stop(); }};
 }
 
-int serve(const Settings& settings, net::io_context& control, std::atomic<bool>& retire_inline) {
-  EdgeMetrics metrics{settings.server.threads};
-  // Replaced snapshots are destroyed on the control thread, never on a worker.
-  Service service{settings, metrics, [&control, &retire_inline](const ServingState* state) {
+/// The thread that reads the sources and builds snapshots, so that neither accepting
+/// connections (the control thread) nor serving (the workers) ever waits on a build.
+class SyncThread {
+ public:
+  SyncThread() : guard_{net::make_work_guard(ioc_)} {}
+  ~SyncThread() { stop(); }
+  SyncThread(const SyncThread&) = delete;
+  SyncThread& operator=(const SyncThread&) = delete;
+
+  [[nodiscard]] net::io_context& context() noexcept { return ioc_; }
+  void start() {
+    thread_ = std::thread{[this] { ioc_.run(); }};
+  }
+  /// Runs `work` on the thread and waits for it (or runs it here if the thread is not running).
+  void run(const std::function<void()>& work) {
+    if (!thread_.joinable()) {
+      work();
+      return;
+    }
+    std::promise<void> done;
+    net::post(ioc_, [&] {
+      work();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  void stop() {
+    guard_.reset();
+    ioc_.stop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  net::io_context ioc_{1};
+  net::executor_work_guard<net::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
+          std::atomic<bool>& retire_inline) {
+  EdgeMetrics metrics{settings.server.threads, settings.assignment_metrics_max_series};
+  // Replaced snapshots are destroyed on the sync thread, never on a worker.
+  Service service{settings, metrics, [&sync, &retire_inline](const ServingState* state) {
                     if (retire_inline.load()) {
                       delete state;
-                    } else {
-                      net::post(control, [state] { delete state; });
+                      return;
                     }
+                    net::post(sync.context(), [state] {
+                      delete state;
+                      release_free_memory();
+                    });
                   }};
 
   std::unique_ptr<cache::FileSource> file;
   std::unique_ptr<cache::UpstreamSource> upstream;
   std::optional<Source> source =
-      settings.upstream.empty() ? file_source(settings, control, service, file)
-                                : upstream_source(settings, control, service, metrics, upstream);
+      settings.upstream.empty()
+          ? file_source(settings, sync.context(), service, file)
+          : upstream_source(settings, sync.context(), service, metrics, upstream);
   if (!source) {
     return 1;
   }
@@ -172,15 +239,19 @@ int serve(const Settings& settings, net::io_context& control, std::atomic<bool>&
     std::cerr << "mutex-edge: " << e.what() << '\n';
     return 1;
   }
+  // After a publication, idle workers let go of the replaced snapshot at once.
+  service.on_publish([&server] { server.notify_workers(); });
   spdlog::info("msg=\"listening\" address={}:{} threads={} source={}", settings.server.listen_host,
                server.port(), settings.server.threads, quote(source->name));
-  source->start();
+  sync.start();
+  net::post(sync.context(), [&source] { source->start(); });
 
   http::run_until_signal(server, control, [&] {
     service.begin_drain();
-    source->stop();
+    net::post(sync.context(), [&source] { source->stop(); });
   });
-  source->stop();
+  sync.run([&source] { source->stop(); });
+  sync.stop();
   retire_inline.store(true);
   spdlog::info("msg=\"stopped\"");
   return 0;
@@ -202,11 +273,12 @@ int run_serve_command(int argc, const char* const* argv) {
   common::setup_logging(settings.log_level, "mutex-edge");
 
   net::io_context control{1};
+  SyncThread sync;
   std::atomic<bool> retire_inline{false};
-  const int code = serve(settings, control, retire_inline);
-  // Destroy what was retired to the control thread after its loop ended.
-  control.restart();
-  control.poll();
+  const int code = serve(settings, control, sync, retire_inline);
+  // Destroy what was retired to the sync thread after its loop ended.
+  sync.context().restart();
+  sync.context().poll();
   return code;
 }
 

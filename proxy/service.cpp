@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <ctime>
 #include <set>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
-#include "config/serialize.hpp"
 
 namespace mutex_edge::proxy {
 namespace {
@@ -36,26 +36,31 @@ double seconds_since(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::system_clock::now() - t).count();
 }
 
-std::unique_ptr<const ServingState> make_state(std::unique_ptr<const cache::Snapshot> snapshot,
-                                               EdgeMetrics& metrics) {
-  auto state = std::make_unique<ServingState>();
-  const auto groups = snapshot->groups();
-  state->group_json.reserve(groups.size());
-  state->cell_offsets.reserve(groups.size());
-  for (const config::GroupConfig& group : groups) {
-    state->group_json.push_back(config::group_json(group));
-    state->cell_offsets.push_back(state->cells.size());
-    for (const config::SlotConfig& slot : group.slots) {
-      state->cells.push_back(metrics.assignment_cell(group.key, slot.variant_key));
-    }
-    state->cells.push_back(metrics.assignment_cell(group.key, "none"));
+std::string etag_of(std::uint64_t hash) {
+  char text[24];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return std::string{"\""} + text + "\"";
+}
+
+double ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+CountLevel level_asked(AssignmentMetrics mode, const cache::Snapshot& snapshot,
+                       std::size_t max_series) {
+  if (mode == AssignmentMetrics::kOff) {
+    return CountLevel::kOff;
   }
-  char hash[24];
-  std::snprintf(hash, sizeof hash, "%016llx",
-                static_cast<unsigned long long>(snapshot->content_hash()));
-  state->etag = std::string{"\""} + hash + "\"";
-  state->snapshot = std::move(snapshot);
-  return state;
+  if (mode == AssignmentMetrics::kGroup) {
+    return CountLevel::kGroup;
+  }
+  // By slot only when every group fits (one series per slot and one for "no slot"); otherwise
+  // every group is counted the same way, by group.
+  std::size_t needed = 1;  // the shared (other) series
+  for (std::size_t i = 0; i < snapshot.size(); ++i) {
+    needed += snapshot.group(i).slot_count() + 1;
+  }
+  return needed <= max_series ? CountLevel::kSlot : CountLevel::kGroup;
 }
 
 /// Groups named by `errors` (a group may have several errors).
@@ -75,49 +80,111 @@ Service::Service(const Settings& settings, EdgeMetrics& metrics,
 
 Service::~Service() = default;
 
+std::unique_ptr<const ServingState> Service::make_state(
+    std::unique_ptr<const cache::Snapshot> snapshot, const ServingState* previous) {
+  auto state = std::make_unique<ServingState>();
+  state->level =
+      level_asked(settings_.assignment_metrics, *snapshot, settings_.assignment_metrics_max_series);
+  // A group that kept its entry keeps its counters (when the level asked is the same).
+  std::unordered_map<const cache::GroupEntry*, std::size_t> before;
+  if (previous != nullptr && previous->level == state->level) {
+    before.reserve(previous->snapshot->size());
+    for (std::size_t i = 0; i < previous->snapshot->size(); ++i) {
+      before.emplace(&previous->snapshot->group(i), i);
+    }
+  }
+  state->group_cells.reserve(snapshot->size());
+  state->cells.reserve(snapshot->size() * 2);
+  std::vector<std::string_view> slots;
+  for (std::size_t i = 0; i < snapshot->size(); ++i) {
+    const cache::GroupEntry& group = snapshot->group(i);
+    ServingState::GroupCells cells;
+    cells.offset = static_cast<std::uint32_t>(state->cells.size());
+    if (auto it = before.find(&group); it != before.end()) {
+      const ServingState::GroupCells& old = previous->group_cells[it->second];
+      state->cells.insert(state->cells.end(), previous->cells.begin() + old.offset,
+                          previous->cells.begin() + old.offset + old.count);
+      cells.level = old.level;
+    } else {
+      slots.clear();
+      for (std::size_t pos = 0; pos < group.slot_count(); ++pos) {
+        slots.push_back(group.slot(pos).variant_key);
+      }
+      cells.level = metrics_.assignment_cells(state->level, group.key(), slots, state->cells);
+    }
+    cells.count = static_cast<std::uint32_t>(state->cells.size() - cells.offset);
+    ++state->groups_at_level[static_cast<std::size_t>(cells.level)];
+    state->group_cells.push_back(cells);
+  }
+  state->etag = etag_of(snapshot->content_hash());
+  state->snapshot = std::move(snapshot);
+  return state;
+}
+
 bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
-                    Clock::time_point fetched_at) {
+                    Clock::time_point fetched_at, std::chrono::steady_clock::duration read_time) {
+  const auto started = std::chrono::steady_clock::now();
   std::vector<config::ConfigError> rejected = std::move(page.rejected);
+  const std::size_t known = page.known.size();
   std::uint64_t version = 0;
   {
     std::lock_guard lock{mutex_};
     version = next_version_;
   }
-  auto snapshot = cache::Snapshot::build(std::move(page.groups), version, {source}, rejected);
+  const auto previous = store_.load();  // held until the new state is published
+  cache::BuildStats built;
+  auto snapshot = cache::Snapshot::build(page, version, {source}, rejected,
+                                         previous ? previous->snapshot.get() : nullptr, &built);
   for (const config::ConfigError& e : rejected) {
     spdlog::warn("msg=\"group left out\" source={} error={}", quote(source), quote(e.to_string()));
   }
-  const auto now = Clock::now();
   const std::size_t rejected_groups = count_groups(rejected);
   metrics_.config_load(kind, true);
+  const bool unchanged = previous && snapshot->content_hash() == previous->snapshot->content_hash();
+  std::unique_ptr<const ServingState> state;
+  if (!unchanged) {
+    state = make_state(std::move(snapshot), previous.get());
+  }
 
-  std::lock_guard lock{mutex_};
+  std::unique_lock lock{mutex_};
   consecutive_failures_ = 0;
-  last_attempt_ = now;
+  last_attempt_ = Clock::now();
   last_error_.clear();
   fresh_at_ = fetched_at;
   rejected_.clear();
   for (std::size_t i = 0; i < rejected.size() && i < kMaxRejectedShown; ++i) {
     rejected_.push_back(rejected[i].to_string());
   }
-  if (has_snapshot() && snapshot->content_hash() == content_hash_) {
+  source_ = source;
+  rejected_groups_ = rejected_groups;
+  if (unchanged) {
     last_result_ = "unchanged";
-    source_ = source;
-    rejected_groups_ = rejected_groups;
     metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
     return false;
   }
-  content_hash_ = snapshot->content_hash();
-  groups_ = snapshot->groups().size();
-  source_ = source;
-  loaded_at_ = now;
+  content_hash_ = state->snapshot->content_hash();
+  groups_ = state->snapshot->size();
+  loaded_at_ = last_attempt_;
   last_result_ = "loaded";
   ++next_version_;
-  rejected_groups_ = rejected_groups;
-  spdlog::info("msg=\"config loaded\" version={} groups={} rejected={} source={}", version, groups_,
-               rejected_groups_, quote(source));
-  store_.publish(make_state(std::move(snapshot), metrics_));
+  groups_at_level_ = state->groups_at_level;
+  const std::size_t bytes = state->snapshot->memory_bytes();
+  metrics_.assignment_levels(state->groups_at_level);
+  store_.publish(std::move(state));
+  const auto took = std::chrono::steady_clock::now() - started;
+  last_load_ = LoadStats{read_time, took, built.compiled, built.reused, built.known, bytes};
   metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
+  lock.unlock();
+
+  metrics_.snapshot_built(took, built.compiled, built.reused);
+  spdlog::info(
+      "msg=\"config loaded\" version={} groups={} rejected={} source={} read_ms={:.1f} "
+      "build_ms={:.1f} compiled={} reused={} not_decoded={}",
+      version, groups_, rejected_groups, quote(source), ms(read_time), ms(took), built.compiled,
+      built.reused, known);
+  if (on_publish_) {
+    on_publish_();
+  }
   return true;
 }
 
@@ -142,6 +209,11 @@ void Service::record_failure(cache::SourceKind kind, const std::string& source,
   last_result_ = result;
   last_error_ = error;
   ++consecutive_failures_;
+}
+
+bool Service::knows(const common::Digest& digest) const {
+  const auto state = store_.load();
+  return state && state->snapshot->knows(digest);
 }
 
 bool Service::ready() const {
@@ -190,6 +262,25 @@ std::string Service::status_json() const {
     w.value(r);
   }
   w.end_array();
+  w.key("lastLoad").begin_object();
+  w.key("readMs").raw(std::to_string(ms(last_load_.read)));
+  w.key("buildMs").raw(std::to_string(ms(last_load_.build)));
+  w.key("groupsCompiled").value(last_load_.compiled);
+  w.key("groupsReused").value(last_load_.reused);
+  w.key("groupsNotDecoded").value(last_load_.known);
+  w.key("snapshotBytes").value(last_load_.snapshot_bytes);
+  w.end_object();
+  w.key("assignmentMetrics").begin_object();
+  w.key("mode").value(settings_.assignment_metrics == AssignmentMetrics::kSlot    ? "slot"
+                      : settings_.assignment_metrics == AssignmentMetrics::kGroup ? "group"
+                                                                                  : "off");
+  w.key("maxSeries").value(settings_.assignment_metrics_max_series);
+  w.key("series").value(metrics_.assignments().size());
+  w.key("groups").begin_object();
+  for (CountLevel level : kCountLevels) {
+    w.key(to_string(level)).value(groups_at_level_[static_cast<std::size_t>(level)]);
+  }
+  w.end_object().end_object();
   w.key("startedAt").value(iso8601(started_at_));
   w.key("uptimeSeconds").raw(std::to_string(seconds_since(started_at_)));
   w.end_object();

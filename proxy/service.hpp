@@ -1,8 +1,10 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,16 +23,38 @@ namespace mutex_edge::proxy {
 
 /// What the workers read: a snapshot plus what serving it needs, all immutable.
 struct ServingState {
+  /// Where group i's assignment counters are: `count` of them from cells[offset] (one per slot
+  /// position and one for "no slot"), or one for every answer when count is 1.
+  struct GroupCells {
+    std::uint32_t offset = 0;
+    std::uint32_t count = 1;
+    CountLevel level = CountLevel::kOff;
+  };
+
   std::unique_ptr<const cache::Snapshot> snapshot;
-  std::vector<std::string> group_json;    // each group in the upstream's own shape
-  std::vector<std::size_t> cell_offsets;  // group i's counters start at cells[cell_offsets[i]]
-  std::vector<metrics::Cell> cells;       // per slot position, then one for "no slot"
-  std::string etag;                       // "\"<content hash>\""
+  std::vector<GroupCells> group_cells;
+  std::vector<metrics::Cell> cells;
+  CountLevel level = CountLevel::kSlot;  // what this snapshot asked for, before the cap
+  std::array<std::size_t, kCountLevels.size()> groups_at_level{};
+  std::string etag;  // "\"<content hash>\""
 
   [[nodiscard]] metrics::Cell cell(std::size_t group, int slot) const noexcept {
-    const std::size_t slots = snapshot->compiled(group).slot_count();
-    return cells[cell_offsets[group] + (slot < 0 ? slots : static_cast<std::size_t>(slot))];
+    const GroupCells& g = group_cells[group];
+    if (g.count == 1) {
+      return cells[g.offset];
+    }
+    return cells[g.offset + (slot < 0 ? g.count - 1 : static_cast<std::size_t>(slot))];
   }
+};
+
+/// How long the last configuration took to load, and what its build did.
+struct LoadStats {
+  std::chrono::steady_clock::duration read{};   // reading and parsing the source
+  std::chrono::steady_clock::duration build{};  // building and publishing the snapshot
+  std::size_t compiled = 0;
+  std::size_t reused = 0;
+  std::size_t known = 0;  // of `reused`: recognised by digest, so not even decoded
+  std::size_t snapshot_bytes = 0;
 };
 
 /// The served configuration and everything said about it: publication (one thread at a time),
@@ -45,11 +69,14 @@ class Service {
           cache::SnapshotStore<ServingState>::Retire retire = {});
   ~Service();
 
-  /// A source delivered a parsed configuration, confirmed by its source at `fetched_at`.
-  /// Publishes a new snapshot when the content differs from the served one (returns true);
-  /// otherwise only records that the source confirmed it.
+  /// A source delivered a parsed configuration (read and parsed in `read_time`), confirmed by
+  /// its source at `fetched_at`. Publishes a new snapshot when the content differs from the
+  /// served one (returns true); otherwise only records that the source confirmed it. Groups
+  /// whose content did not change keep their compiled entries. One caller at a time (the
+  /// thread the sources run on): it never blocks readers, /status or /metrics.
   bool apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
-             Clock::time_point fetched_at = Clock::now());
+             Clock::time_point fetched_at = Clock::now(),
+             std::chrono::steady_clock::duration read_time = {});
   /// The source was checked and nothing changed.
   void record_unchanged();
   /// Loading from the source failed (`result` says how, e.g. auth_error): the served snapshot
@@ -57,8 +84,14 @@ class Service {
   void record_failure(cache::SourceKind kind, const std::string& source, const std::string& error,
                       std::string_view result = "failed");
 
+  /// Called after every publication (e.g. to let idle workers drop the replaced state).
+  void on_publish(std::function<void()> callback) { on_publish_ = std::move(callback); }
+
   [[nodiscard]] const cache::SnapshotStore<ServingState>& store() const noexcept { return store_; }
   [[nodiscard]] bool has_snapshot() const noexcept { return store_.version() != 0; }
+  /// True when the served snapshot holds a group whose JSON had `digest`: a source need not
+  /// decode it again (config::ParseOptions::known). Any thread; takes the store's mutex.
+  [[nodiscard]] bool knows(const common::Digest& digest) const;
   /// A snapshot is served, it is not stale, and the process is not shutting down.
   [[nodiscard]] bool ready() const;
   [[nodiscard]] std::string status_json() const;
@@ -67,9 +100,13 @@ class Service {
   [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
 
  private:
+  [[nodiscard]] std::unique_ptr<const ServingState> make_state(
+      std::unique_ptr<const cache::Snapshot> snapshot, const ServingState* previous);
+
   const Settings& settings_;
   EdgeMetrics& metrics_;
   cache::SnapshotStore<ServingState> store_;
+  std::function<void()> on_publish_;
   std::atomic<bool> draining_{false};
   const Clock::time_point started_at_ = Clock::now();
 
@@ -86,6 +123,8 @@ class Service {
   std::uint64_t consecutive_failures_ = 0;
   std::vector<std::string> rejected_;  // the first problems, for /status
   std::size_t rejected_groups_ = 0;
+  LoadStats last_load_;
+  std::array<std::size_t, kCountLevels.size()> groups_at_level_{};
 };
 
 }  // namespace mutex_edge::proxy

@@ -43,11 +43,29 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
                  "serving goes on",
                  Duration::zero(), "0: never");
   flags.log_level(s.log_level);
+  std::string assignment_metrics = "slot";
+  flags.text("assignment-metrics", assignment_metrics, "slot|group|off",
+             "count mutex_edge_assignments_total by group and slot, by group only, or not at "
+             "all (default slot)");
+  flags.number("assignment-metrics-max-series", s.assignment_metrics_max_series, "N", 2, 1000000,
+               "most series of mutex_edge_assignments_total; the groups beyond it are counted by "
+               "group, then together as group=\"(other)\"");
   flags.number("max-batch-users", s.max_batch_users, "N", 1, 1000000,
                "most users in one POST /assign/batch; beyond it 413");
   flags.number("max-config-bytes", s.max_config_bytes, "BYTES", 1024, std::size_t{1} << 32,
-               "largest config document accepted");
+               "largest config document accepted (a file, a persisted copy, one upstream page)");
+  flags.number("max-groups", s.max_groups, "N", 1, 10000000,
+               "most groups in a configuration (all the pages of a listing together)");
   flags.check([&]() -> std::optional<std::string> {
+    if (assignment_metrics == "slot") {
+      s.assignment_metrics = AssignmentMetrics::kSlot;
+    } else if (assignment_metrics == "group") {
+      s.assignment_metrics = AssignmentMetrics::kGroup;
+    } else if (assignment_metrics == "off") {
+      s.assignment_metrics = AssignmentMetrics::kOff;
+    } else {
+      return "--assignment-metrics: expected slot, group or off, got '" + assignment_metrics + "'";
+    }
     if (!flags.given("poll-jitter")) {
       s.poll_jitter = s.poll_interval / 10;
     }

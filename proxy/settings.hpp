@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,9 @@
 namespace mutex_edge::proxy {
 
 using Duration = common::Duration;
+
+/// What --assignment-metrics counts mutex_edge_assignments_total by.
+enum class AssignmentMetrics : std::uint8_t { kSlot, kGroup, kOff };
 
 /// Every option of mutex-edge, validated. Each comes from a flag or a MUTEX_EDGE_* variable.
 struct Settings {
@@ -32,8 +36,11 @@ struct Settings {
   Duration max_staleness = Duration::zero();  // 0: a served config never goes stale
 
   std::string log_level = "info";
+  AssignmentMetrics assignment_metrics = AssignmentMetrics::kSlot;
+  std::size_t assignment_metrics_max_series = 2000;
   std::size_t max_batch_users = 1000;
   std::size_t max_config_bytes = 64 * 1024 * 1024;
+  std::size_t max_groups = 200000;
 };
 
 using ParsedSettings = common::CommandLine<Settings>;

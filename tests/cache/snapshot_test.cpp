@@ -21,7 +21,7 @@ TEST_CASE("a snapshot finds groups by key and id", "[cache][snapshot]") {
   CHECK(rejected.empty());
   CHECK(snapshot->version() == 7);
   CHECK(snapshot->origin().source == "test");
-  REQUIRE(snapshot->groups().size() == 2);
+  REQUIRE(snapshot->size() == 2);
   CHECK(snapshot->find_key("b") == 1u);
   CHECK(snapshot->find_id(1) == 0u);
   CHECK_FALSE(snapshot->find_key("c"));
@@ -33,9 +33,9 @@ TEST_CASE("repeated keys and ids keep the first group and report the others", "[
   std::vector<ConfigError> rejected;
   auto snapshot = Snapshot::build({group(1, "a"), group(2, "a"), group(1, "c"), group(3, "d")}, 1,
                                   {"test"}, rejected);
-  REQUIRE(snapshot->groups().size() == 2);
-  CHECK(snapshot->groups()[0].key == "a");
-  CHECK(snapshot->groups()[1].key == "d");
+  REQUIRE(snapshot->size() == 2);
+  CHECK(snapshot->group(0).key() == "a");
+  CHECK(snapshot->group(1).key() == "d");
   REQUIRE(rejected.size() == 2);
   CHECK_THAT(rejected[0].to_string(), Catch::Contains("mutexes[1]") &&
                                           Catch::Contains("field key") &&
@@ -67,8 +67,51 @@ TEST_CASE("groups are selected by key in the order asked, unknown keys listed",
   CHECK(unknown == std::vector<std::string_view>{"zz"});
 }
 
-TEST_CASE("fnv1a64 matches its published test vectors", "[cache][snapshot]") {
-  CHECK(fnv1a64("") == 0xcbf29ce484222325ULL);
-  CHECK(fnv1a64("a") == 0xaf63dc4c8601ec8cULL);
-  CHECK(fnv1a64("foobar") == 0x85944171f73967e8ULL);
+TEST_CASE("a group whose content did not change is not compiled again", "[cache][snapshot]") {
+  std::vector<ConfigError> rejected;
+  std::vector<mutex_edge::config::GroupConfig> groups;
+  for (int i = 1; i <= 50; ++i) {
+    groups.push_back(group(i, "g" + std::to_string(i)));
+  }
+  BuildStats first;
+  auto one = Snapshot::build(groups, 1, {"t"}, rejected, nullptr, &first);
+  CHECK(first.compiled == 50);
+  CHECK(first.reused == 0);
+
+  auto edited = groups;
+  edited[7].slots[0].individuals.push_back("vip");  // one group changes
+  edited.push_back(group(51, "g51"));               // one is added
+  edited.erase(edited.begin());                     // one goes
+  BuildStats second;
+  auto two = Snapshot::build(edited, 2, {"t"}, rejected, one.get(), &second);
+  CHECK(second.compiled == 2);
+  CHECK(second.reused == 48);
+  // The same entries, not copies: nothing of an unchanged group is built twice.
+  CHECK(&two->group(two->find_key("g2").value()) == &one->group(one->find_key("g2").value()));
+  CHECK(&two->group(two->find_key("g8").value()) != &one->group(one->find_key("g8").value()));
+  CHECK(two->group(two->find_key("g8").value()).compiled().individuals().find("vip") == 0);
+  CHECK(rejected.empty());
+
+  BuildStats third;
+  auto three = Snapshot::build(edited, 3, {"t"}, rejected, two.get(), &third);
+  CHECK(third.compiled == 0);
+  CHECK(three->content_hash() == two->content_hash());
+}
+
+TEST_CASE("an entry gives back the group exactly as configured", "[cache][snapshot]") {
+  mutex_edge::config::GroupConfig g = group(9, "full", 30);
+  g.name = "Name \u00e9";
+  g.description = "about it";
+  g.slots[0].individuals = {"a", "TRUE", "(none)", "a"};
+  g.slots[1].cohorts = {"c1", "c2"};
+  g.slots[1].holdouts = {5, 6};
+  const GroupEntry entry{g, content_hash(g)};
+  CHECK(entry.to_config() == g);
+  CHECK(entry.same_content(g));
+  auto other = g;
+  other.slots[1].holdouts.pop_back();
+  CHECK_FALSE(entry.same_content(other));
+  CHECK(content_hash(other) != content_hash(g));
+  CHECK(entry.slot(1).holdouts.size() == 2);
+  CHECK(entry.memory_bytes() > 0);
 }

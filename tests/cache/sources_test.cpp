@@ -71,7 +71,9 @@ TEST_CASE("the persisted config reads back as saved, and a foreign file is refus
   testing::TempDir dir;
   const auto groups = testing::many_groups(3);
   const auto when = std::chrono::system_clock::time_point{milliseconds{1700000000123}};
-  REQUIRE(cache::save_config(dir.path(), groups, "upstream:http://x:80", when).has_value());
+  std::vector<config::ConfigError> rejected;
+  const auto snapshot = cache::Snapshot::build(groups, 1, {"t"}, rejected);
+  REQUIRE(cache::save_config(dir.path(), *snapshot, "upstream:http://x:80", when).has_value());
   auto loaded = cache::load_config(dir.path());
   REQUIRE(loaded.has_value());
   CHECK(loaded->page.groups == groups);

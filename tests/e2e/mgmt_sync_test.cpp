@@ -209,9 +209,11 @@ TEST_CASE("every upstream fault leaves /assign answering from the last good snap
     CHECK(wrong_key_edge->log().find("a-wrong-key") == std::string::npos);
   }
 
+  // Clients are still answered with the fault in place: more answers come, none fails.
+  const long answered = load.ok();
+  CHECK(eventually([&] { return load.ok() >= answered + 20 || load.failed() != 0; }));
   load.finish();
   CHECK(load.failed() == 0);
-  CHECK(load.ok() > 50);
   CHECK(metric(client, "mutex_edge_config_groups") == 4);
   CHECK(metric(client, "mutex_edge_config_version") == 1);
   CHECK(client.get("/readyz").status == 200);

@@ -248,3 +248,36 @@ TEST_CASE("reasons have stable names", "[eval][group]") {
   CHECK(to_string(Reason::kNoBucketingValue) == "no_bucketing_value");
   CHECK(to_string(Reason::kUnallocated) == "unallocated");
 }
+
+TEST_CASE("inclusion sets find the first slot of any of many keys and keep the lists as given",
+          "[eval][group][inclusions]") {
+  // 20 slots of 2,000 individuals each: enough for the index to be probed past collisions.
+  std::vector<TestSlot> slots;
+  for (int s = 1; s <= 20; ++s) {
+    TestSlot slot{s, 5};
+    for (int i = 0; i < 2000; ++i) {
+      slot.individuals.push_back("user-" + std::to_string(s) + "-" + std::to_string(i));
+    }
+    slot.individuals.push_back("shared");  // in every slot: the first one wins
+    slots.push_back(std::move(slot));
+  }
+  const CompiledGroup group = make_group("device_id", "s", slots);
+  const InclusionSet& set = group.individuals();
+  for (int s = 1; s <= 20; ++s) {
+    for (int i = 0; i < 2000; i += 97) {
+      INFO(s << "/" << i);
+      REQUIRE(set.find("user-" + std::to_string(s) + "-" + std::to_string(i)) == s - 1);
+    }
+  }
+  CHECK(set.find("shared") == 0);
+  CHECK(set.find("user-1-2000") == kNoSlot);
+  CHECK(set.find("") == kNoSlot);
+  CHECK(set.none_slot() == kNoSlot);
+  // The lists come back in their order, duplicates included.
+  REQUIRE(set.count(19) == 2001);
+  CHECK(set.at(19, 0) == "user-20-0");
+  CHECK(set.at(19, 2000) == "shared");
+  CHECK(group.cohorts().empty());
+  CHECK(group.cohorts().count(3) == 0);
+  CHECK(group.memory_bytes() > 20 * 2001 * 8);  // it holds the keys
+}

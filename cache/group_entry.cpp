@@ -1,0 +1,183 @@
+#include "cache/group_entry.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+namespace mutex_edge::cache {
+namespace {
+
+eval::CompiledGroup compile(const config::GroupConfig& group) {
+  std::vector<eval::SlotDef> slots;
+  slots.reserve(group.slots.size());
+  for (const config::SlotConfig& slot : group.slots) {
+    slots.push_back({slot.index, slot.percentage, slot.individuals, slot.cohorts});
+  }
+  return eval::CompiledGroup::compile({group.bucketing_key, group.bucketing_salt, slots});
+}
+
+template <typename List>
+bool same_list(const List& config, const eval::InclusionSet& set, std::size_t pos) {
+  if (config.size() != set.count(pos)) {
+    return false;
+  }
+  for (std::size_t i = 0; i < config.size(); ++i) {
+    if (config[i] != set.at(pos, i)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::uint64_t content_hash(const config::GroupConfig& group) noexcept {
+  common::Hasher h;
+  h.add(static_cast<std::uint64_t>(group.id));
+  h.add(static_cast<std::uint64_t>(group.project_id));
+  for (const std::string* s : {&group.name, &group.key, &group.description, &group.evaluation_mode,
+                               &group.bucketing_key, &group.bucketing_salt}) {
+    h.add(*s);
+  }
+  h.add(group.slots.size());
+  for (const config::SlotConfig& slot : group.slots) {
+    h.add(static_cast<std::uint64_t>(slot.index));
+    h.add(static_cast<std::uint64_t>(slot.percentage));
+    h.add(slot.name);
+    h.add(slot.variant_key);
+    for (const auto* ids : {&slot.experiments, &slot.holdouts}) {
+      h.add(ids->size());
+      for (std::int64_t id : *ids) {
+        h.add(static_cast<std::uint64_t>(id));
+      }
+    }
+    for (const auto* strings : {&slot.individuals, &slot.cohorts}) {
+      h.add(strings->size());
+      for (const std::string& s : *strings) {
+        h.add(s);
+      }
+    }
+  }
+  return h.digest().a;
+}
+
+GroupEntry::Span GroupEntry::store(std::string_view text) {
+  if (text_.size() + text.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::invalid_argument("a group's strings are too long");
+  }
+  const Span span{static_cast<std::uint32_t>(text_.size()),
+                  static_cast<std::uint32_t>(text.size())};
+  text_ += text;
+  return span;
+}
+
+GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash, common::Digest digest)
+    : hash_{hash},
+      digest_{digest},
+      id_{group.id},
+      project_id_{group.project_id},
+      compiled_{compile(group)} {
+  std::size_t bytes = group.key.size() + group.name.size() + group.description.size() +
+                      group.evaluation_mode.size() + group.bucketing_key.size() +
+                      group.bucketing_salt.size();
+  std::size_t ids = 0;
+  for (const config::SlotConfig& slot : group.slots) {
+    bytes += slot.name.size() + slot.variant_key.size();
+    ids += slot.experiments.size() + slot.holdouts.size();
+  }
+  text_.reserve(bytes);
+  ids_.reserve(ids);
+  slots_.reserve(group.slots.size());
+  key_ = store(group.key);
+  name_ = store(group.name);
+  description_ = store(group.description);
+  mode_ = store(group.evaluation_mode);
+  bucketing_key_ = store(group.bucketing_key);
+  salt_ = store(group.bucketing_salt);
+  for (const config::SlotConfig& slot : group.slots) {
+    SlotRecord record{slot.index, slot.percentage, store(slot.name), store(slot.variant_key), 0, 0,
+                      0};
+    record.experiments = static_cast<std::uint32_t>(ids_.size());
+    ids_.insert(ids_.end(), slot.experiments.begin(), slot.experiments.end());
+    record.holdouts = static_cast<std::uint32_t>(ids_.size());
+    ids_.insert(ids_.end(), slot.holdouts.begin(), slot.holdouts.end());
+    record.end = static_cast<std::uint32_t>(ids_.size());
+    slots_.push_back(record);
+  }
+}
+
+GroupEntry::Slot GroupEntry::slot(std::size_t pos) const noexcept {
+  const SlotRecord& r = slots_[pos];
+  const std::span<const std::int64_t> ids{ids_};
+  return Slot{r.index,
+              r.percentage,
+              view(r.name),
+              view(r.variant_key),
+              ids.subspan(r.experiments, r.holdouts - r.experiments),
+              ids.subspan(r.holdouts, r.end - r.holdouts)};
+}
+
+config::GroupConfig GroupEntry::to_config() const {
+  config::GroupConfig group;
+  group.id = id_;
+  group.project_id = project_id_;
+  group.name = name();
+  group.key = key();
+  group.description = description();
+  group.evaluation_mode = evaluation_mode();
+  group.bucketing_key = bucketing_key();
+  group.bucketing_salt = bucketing_salt();
+  group.slots.reserve(slots_.size());
+  for (std::size_t pos = 0; pos < slots_.size(); ++pos) {
+    const Slot s = slot(pos);
+    config::SlotConfig& out = group.slots.emplace_back();
+    out.name = s.name;
+    out.index = s.index;
+    out.variant_key = s.variant_key;
+    out.percentage = s.percentage;
+    out.experiments.assign(s.experiments.begin(), s.experiments.end());
+    out.holdouts.assign(s.holdouts.begin(), s.holdouts.end());
+    const eval::InclusionSet& individuals = compiled_.individuals();
+    out.individuals.reserve(individuals.count(pos));
+    for (std::size_t i = 0; i < individuals.count(pos); ++i) {
+      out.individuals.emplace_back(individuals.at(pos, i));
+    }
+    const eval::InclusionSet& cohorts = compiled_.cohorts();
+    out.cohorts.reserve(cohorts.count(pos));
+    for (std::size_t i = 0; i < cohorts.count(pos); ++i) {
+      out.cohorts.emplace_back(cohorts.at(pos, i));
+    }
+  }
+  return group;
+}
+
+bool GroupEntry::same_content(const config::GroupConfig& group) const noexcept {
+  if (group.id != id_ || group.project_id != project_id_ || group.key != key() ||
+      group.name != name() || group.description != description() ||
+      group.evaluation_mode != evaluation_mode() || group.bucketing_key != bucketing_key() ||
+      group.bucketing_salt != bucketing_salt() || group.slots.size() != slots_.size()) {
+    return false;
+  }
+  for (std::size_t pos = 0; pos < slots_.size(); ++pos) {
+    const config::SlotConfig& c = group.slots[pos];
+    const Slot s = slot(pos);
+    if (c.index != s.index || c.percentage != s.percentage || c.name != s.name ||
+        c.variant_key != s.variant_key ||
+        !std::equal(c.experiments.begin(), c.experiments.end(), s.experiments.begin(),
+                    s.experiments.end()) ||
+        !std::equal(c.holdouts.begin(), c.holdouts.end(), s.holdouts.begin(), s.holdouts.end()) ||
+        !same_list(c.individuals, compiled_.individuals(), pos) ||
+        !same_list(c.cohorts, compiled_.cohorts(), pos)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::size_t GroupEntry::memory_bytes() const noexcept {
+  return sizeof(*this) + text_.capacity() + slots_.capacity() * sizeof(SlotRecord) +
+         ids_.capacity() * sizeof(std::int64_t) + compiled_.memory_bytes();
+}
+
+}  // namespace mutex_edge::cache

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/hash.hpp"
+#include "config/model.hpp"
+#include "eval/group.hpp"
+
+namespace mutex_edge::cache {
+
+/// A group's content hash: equal groups hash equal. A fixed 64-bit function of the fields, so a
+/// configuration has the same hash (and ETag) in every process and after every restart.
+[[nodiscard]] std::uint64_t content_hash(const config::GroupConfig& group) noexcept;
+
+/// One group as a snapshot holds it: compiled for assignment and compact (its strings in one
+/// buffer, its experiment and holdout ids in one array, its individuals and cohorts inside the
+/// compiled group), immutable. Consecutive snapshots share the entry of a group whose content
+/// did not change, so an edit of one group in thousands compiles one group.
+class GroupEntry {
+ public:
+  struct Slot {
+    int index = 0;
+    int percentage = 0;
+    std::string_view name;
+    std::string_view variant_key;
+    std::span<const std::int64_t> experiments;
+    std::span<const std::int64_t> holdouts;
+  };
+
+  /// Compiles a validated group whose content hash is `hash` and whose JSON had `digest` (see
+  /// config::ParseOptions::known; zero when unknown). Throws std::invalid_argument on input
+  /// that validation should have rejected.
+  GroupEntry(const config::GroupConfig& group, std::uint64_t hash, common::Digest digest = {});
+
+  [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
+  [[nodiscard]] const common::Digest& digest() const noexcept { return digest_; }
+  [[nodiscard]] std::int64_t id() const noexcept { return id_; }
+  [[nodiscard]] std::int64_t project_id() const noexcept { return project_id_; }
+  [[nodiscard]] std::string_view key() const noexcept { return view(key_); }
+  [[nodiscard]] std::string_view name() const noexcept { return view(name_); }
+  [[nodiscard]] std::string_view description() const noexcept { return view(description_); }
+  [[nodiscard]] std::string_view evaluation_mode() const noexcept { return view(mode_); }
+  [[nodiscard]] std::string_view bucketing_key() const noexcept { return view(bucketing_key_); }
+  [[nodiscard]] std::string_view bucketing_salt() const noexcept { return view(salt_); }
+  [[nodiscard]] std::size_t slot_count() const noexcept { return slots_.size(); }
+  [[nodiscard]] Slot slot(std::size_t pos) const noexcept;
+  [[nodiscard]] const eval::CompiledGroup& compiled() const noexcept { return compiled_; }
+
+  /// The group as it was configured (for the read API, persistence and comparisons).
+  [[nodiscard]] config::GroupConfig to_config() const;
+  /// True when `group` holds exactly this content.
+  [[nodiscard]] bool same_content(const config::GroupConfig& group) const noexcept;
+  /// Bytes held, for the memory a snapshot reports.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept;
+
+ private:
+  struct Span {
+    std::uint32_t offset = 0;
+    std::uint32_t length = 0;
+  };
+  struct SlotRecord {
+    int index;
+    int percentage;
+    Span name;
+    Span variant_key;
+    std::uint32_t experiments;  // ids_[experiments, holdouts) are the experiments,
+    std::uint32_t holdouts;     // ids_[holdouts, end) the holdouts
+    std::uint32_t end;
+  };
+
+  [[nodiscard]] std::string_view view(Span span) const noexcept {
+    return std::string_view{text_}.substr(span.offset, span.length);
+  }
+  Span store(std::string_view text);
+
+  std::uint64_t hash_;
+  common::Digest digest_;
+  std::int64_t id_;
+  std::int64_t project_id_;
+  std::string text_;  // every string of the group but its individuals and cohorts
+  Span key_, name_, description_, mode_, bucketing_key_, salt_;
+  std::vector<SlotRecord> slots_;
+  std::vector<std::int64_t> ids_;
+  eval::CompiledGroup compiled_;
+};
+
+}  // namespace mutex_edge::cache
