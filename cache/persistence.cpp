@@ -38,11 +38,11 @@ common::Result<void> save_config(const std::filesystem::path& state_dir, const S
 common::Result<PersistedConfig> load_config(const std::filesystem::path& state_dir,
                                             const config::ParseOptions& options) {
   const std::filesystem::path path = persisted_path(state_dir);
-  auto data = common::read_file(path, options.limits.max_document_bytes);
+  auto data = common::read_file(path, options.limits.max_document_bytes, config::kParsePadding);
   if (!data) {
     return data.error();
   }
-  auto page = config::parse_list_page(*data, options);
+  auto page = config::parse_padded_list_page(*data, options);
   if (!page) {
     return common::Error{path.string() + ": " + page.error().to_string()};
   }

@@ -1,5 +1,6 @@
 #include "common/file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -29,7 +30,8 @@ struct Fd {
 
 }  // namespace
 
-Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes) {
+Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes,
+                              std::size_t padding) {
   std::ifstream in{path, std::ios::binary};
   if (!in) {
     return os_error("cannot open", path);
@@ -38,15 +40,23 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t max
     return Error{path.string() + " is larger than the limit of " + std::to_string(max_bytes) +
                  " bytes"};
   };
+  // Sized once from the file's size (it may still grow or shrink while read: read to the end).
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_bytes) {
+    return too_large();
+  }
   std::string data;
+  data.reserve((ec ? 0 : static_cast<std::size_t>(size)) + padding + 1);
   constexpr std::size_t kChunk = 64 * 1024;
   while (in) {
     const std::size_t before = data.size();
     if (before > max_bytes) {
       return too_large();
     }
-    data.resize(before + kChunk);
-    in.read(data.data() + before, static_cast<std::streamsize>(kChunk));
+    const std::size_t chunk = std::max(kChunk, data.capacity() - padding - before);
+    data.resize(before + chunk);
+    in.read(data.data() + before, static_cast<std::streamsize>(chunk));
     data.resize(before + static_cast<std::size_t>(in.gcount()));
   }
   if (in.bad()) {
@@ -54,6 +64,9 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t max
   }
   if (data.size() > max_bytes) {
     return too_large();
+  }
+  if (data.capacity() < data.size() + padding) {
+    data.reserve(data.size() + padding);
   }
   return {boost::system::in_place_value, std::move(data)};
 }

@@ -10,8 +10,10 @@
 namespace mutex_edge::common {
 
 /// Reads a whole file, refusing one larger than `max_bytes`. The error names the path and cause.
+/// The string has room for `padding` more bytes past its end (a parser that reads a little past
+/// the end, as simdjson does, then needs no copy).
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
-                                            std::size_t max_bytes);
+                                            std::size_t max_bytes, std::size_t padding = 0);
 
 /// Replaces `path` with `data` atomically and durably: a temporary file beside it, fsync, rename
 /// over the old file, fsync of the directory. A crash at any moment leaves the old file or the

@@ -1,7 +1,5 @@
 #include "common/hash.hpp"
 
-#include <cstring>
-
 namespace mutex_edge::common {
 namespace {
 
@@ -22,35 +20,6 @@ constexpr std::uint64_t fmix64(std::uint64_t k) noexcept {
 }
 
 }  // namespace
-
-void Hasher::add(std::uint64_t value) noexcept {
-  ++count_;
-  std::uint64_t k1 = value * kC1;
-  k1 = rotl(k1, 31) * kC2;
-  h1_ ^= k1;
-  h1_ = rotl(h1_, 27) + h2_;
-  h1_ = h1_ * 5 + 0x52dce729;
-  std::uint64_t k2 = (value ^ 0x5bd1e9955bd1e995ULL) * kC2;
-  k2 = rotl(k2, 33) * kC1;
-  h2_ ^= k2;
-  h2_ = rotl(h2_, 31) + h1_;
-  h2_ = h2_ * 5 + 0x38495ab5;
-}
-
-void Hasher::add(std::string_view bytes) noexcept {
-  add(static_cast<std::uint64_t>(bytes.size()));
-  std::size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, bytes.data() + i, 8);
-    add(word);
-  }
-  if (i < bytes.size()) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, bytes.data() + i, bytes.size() - i);
-    add(word);
-  }
-}
 
 Digest Hasher::digest() const noexcept {
   std::uint64_t h1 = h1_ ^ count_;

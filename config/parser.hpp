@@ -54,6 +54,14 @@ struct ListPage {
 [[nodiscard]] boost::system::result<ListPage, ConfigError> parse_list_page(
     std::string_view json, const ParseOptions& options = {});
 
+/// Bytes a parser may read past the end of its input (simdjson's padding).
+inline constexpr std::size_t kParsePadding = 64;
+
+/// parse_list_page for input followed by kParsePadding readable bytes (a string read with that
+/// much spare capacity, say): it is parsed where it is, not copied first.
+[[nodiscard]] boost::system::result<ListPage, ConfigError> parse_padded_list_page(
+    std::string_view json, const ParseOptions& options = {});
+
 /// Parses and validates a single group (the get endpoint's answer), collecting every problem.
 [[nodiscard]] boost::system::result<GroupConfig, std::vector<ConfigError>> parse_group(
     std::string_view json, const ParseOptions& options = {});

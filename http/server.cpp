@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -196,8 +197,13 @@ class Worker {
         draining{server_draining},
         guard_{net::make_work_guard(ioc)} {}
 
-  void start() {
-    thread_ = std::thread{[this] { ioc.run(); }};
+  void start(std::size_t index) {
+    thread_ = std::thread{[this, index] {
+      // "mutex-edge-w0": a name top, perf and gdb show (at most 15 characters).
+      const std::string name = options.server_name.substr(0, 10) + "-w" + std::to_string(index);
+      (void)::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+      ioc.run();
+    }};
   }
   void stop() {
     guard_.reset();
@@ -589,8 +595,8 @@ void Server::start() {
   check("listen on");
   port_ = acceptor.local_endpoint().port();
 
-  for (auto& worker : workers_) {
-    worker->start();
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->start(i);
   }
   listener_ = std::make_shared<Listener>(*this, std::move(acceptor));
   listener_->run();

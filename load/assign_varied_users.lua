@@ -5,6 +5,8 @@
 -- Options after `--` (all optional):
 --   users=100000      distinct user ids / device ids drawn from (user-1..user-N, dev-1..dev-N)
 --   mutex_pct=10      percentage of requests that add &mutex=checkout (the rest ask for all groups)
+--   groups=0          when set, every request asks for one group, group-<1..groups>, instead
+--                     (for large configurations, see load/large_config.py)
 --   seed=42           PRNG seed; each wrk thread derives its own stream from it, so a run with
 --                     the same seed and thread count sends the same sequence of users
 --
@@ -28,6 +30,7 @@ end
 local n_users = 100000
 local mutex_pct = 10
 local seed = 42
+local n_groups = 0
 
 -- Counters read back by done(). They must be globals: thread:get() reads globals.
 statuses = {}   -- status code (as a string key, so the table copies cleanly) -> count
@@ -47,7 +50,8 @@ function init(args)
     if k == "users" then n_users = tonumber(v)
     elseif k == "mutex_pct" then mutex_pct = tonumber(v)
     elseif k == "seed" then seed = tonumber(v)
-    else error("assign_varied_users.lua: unknown argument '" .. a .. "' (known: users=, mutex_pct=, seed=)")
+    elseif k == "groups" then n_groups = tonumber(v)
+    else error("assign_varied_users.lua: unknown argument '" .. a .. "' (known: users=, mutex_pct=, seed=, groups=)")
     end
   end
   -- `id` was set by setup() on this thread before init() runs.
@@ -59,7 +63,9 @@ function request()
   -- device and user drawn independently: many (device, user) pairs, ids in a fixed range
   -- so that the distinct count stays n_users each.
   local path = "/assign?device_id=dev-" .. rand(n_users) .. "&user_id=user-" .. rand(n_users)
-  if rand(100) <= mutex_pct then
+  if n_groups > 0 then
+    path = path .. "&mutex=group-" .. rand(n_groups)
+  elseif rand(100) <= mutex_pct then
     path = path .. "&mutex=checkout"
   end
   return wrk.format("GET", path)

@@ -170,6 +170,7 @@ bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::st
   groups_at_level_ = state->groups_at_level;
   const std::size_t bytes = state->snapshot->memory_bytes();
   metrics_.assignment_levels(state->groups_at_level);
+  published_ = state->snapshot.get();  // alive while it is served: the store holds it
   store_.publish(std::move(state));
   const auto took = std::chrono::steady_clock::now() - started;
   last_load_ = LoadStats{read_time, took, built.compiled, built.reused, built.known, bytes};
@@ -209,11 +210,6 @@ void Service::record_failure(cache::SourceKind kind, const std::string& source,
   last_result_ = result;
   last_error_ = error;
   ++consecutive_failures_;
-}
-
-bool Service::knows(const common::Digest& digest) const {
-  const auto state = store_.load();
-  return state && state->snapshot->knows(digest);
 }
 
 bool Service::ready() const {

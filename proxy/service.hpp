@@ -90,8 +90,11 @@ class Service {
   [[nodiscard]] const cache::SnapshotStore<ServingState>& store() const noexcept { return store_; }
   [[nodiscard]] bool has_snapshot() const noexcept { return store_.version() != 0; }
   /// True when the served snapshot holds a group whose JSON had `digest`: a source need not
-  /// decode it again (config::ParseOptions::known). Any thread; takes the store's mutex.
-  [[nodiscard]] bool knows(const common::Digest& digest) const;
+  /// decode it again (config::ParseOptions::known). On the thread that calls apply() (the
+  /// sources' own), without a lock.
+  [[nodiscard]] bool knows(const common::Digest& digest) const noexcept {
+    return published_ && published_->knows(digest);
+  }
   /// A snapshot is served, it is not stale, and the process is not shutting down.
   [[nodiscard]] bool ready() const;
   [[nodiscard]] std::string status_json() const;
@@ -107,6 +110,7 @@ class Service {
   EdgeMetrics& metrics_;
   cache::SnapshotStore<ServingState> store_;
   std::function<void()> on_publish_;
+  const cache::Snapshot* published_ = nullptr;  // the last one apply() published; its thread only
   std::atomic<bool> draining_{false};
   const Clock::time_point started_at_ = Clock::now();
 

@@ -312,3 +312,51 @@ TEST_CASE("page limits are whole numbers from 1, capped at 1000", "[config][pagi
   CHECK_FALSE(parse_id("1x").has_value());
   CHECK_FALSE(parse_id("99999999999999999999").has_value());
 }
+
+TEST_CASE("groups the caller already holds are recognised by digest and not decoded",
+          "[config][parser][known]") {
+  const std::string a = group_json("a", 1, two_slots());
+  const std::string b = group_json("b", 2, two_slots());
+  const std::string c = group_json("c", 3, two_slots(10, 20));
+  ParseOptions collect;
+  collect.known = [](const mutex_edge::common::Digest&) { return false; };
+  auto first = parse_list_page(list(a + "," + b + "," + c), collect);
+  REQUIRE(first.has_value());
+  REQUIRE(first->digests.size() == 3);
+  CHECK(first->known.empty());
+  CHECK_FALSE(first->digests[0] == first->digests[1]);
+
+  // The digest follows the content, not the formatting.
+  std::string spaced = b;
+  for (std::size_t at = spaced.find(':'); at != std::string::npos; at = spaced.find(':', at + 2)) {
+    spaced.insert(at + 1, " ");
+  }
+  auto reformatted = parse_list_page(list(a + ",\n  " + spaced + "," + c), collect);
+  REQUIRE(reformatted.has_value());
+  CHECK(reformatted->digests[1] == first->digests[1]);
+
+  ParseOptions skip;
+  skip.known = [&](const mutex_edge::common::Digest& d) { return d == first->digests[1]; };
+  auto second = parse_list_page(list(a + "," + b + "," + c), skip);
+  REQUIRE(second.has_value());
+  REQUIRE(second->groups.size() == 2);
+  CHECK(second->groups[0].key == "a");
+  CHECK(second->groups[1].key == "c");
+  REQUIRE(second->known.size() == 1);
+  CHECK(second->known[0].position == 1);
+  CHECK(second->known[0].digest == first->digests[1]);
+
+  // An edited group is decoded again; a page appended after another keeps the order.
+  const std::string b2 = group_json("b", 2, two_slots(30, 70));
+  auto third = parse_list_page(list(b2 + "," + b), skip);
+  REQUIRE(third.has_value());
+  CHECK(third->groups.size() == 1);
+  REQUIRE(third->known.size() == 1);
+  CHECK(third->known[0].position == 1);
+  ListPage merged = std::move(*second);
+  merged.append(std::move(*third));
+  CHECK(merged.groups.size() == 3);
+  REQUIRE(merged.known.size() == 2);
+  CHECK(merged.known[1].position == 4);  // after a, (b), c of the first page and b2
+  CHECK(merged.digests.size() == merged.groups.size());
+}
