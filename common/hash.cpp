@@ -3,13 +3,6 @@
 namespace mutex_edge::common {
 namespace {
 
-constexpr std::uint64_t kC1 = 0x87c37b91114253d5ULL;
-constexpr std::uint64_t kC2 = 0x4cf5ad432745937fULL;
-
-constexpr std::uint64_t rotl(std::uint64_t x, int r) noexcept {
-  return (x << r) | (x >> (64 - r));
-}
-
 constexpr std::uint64_t fmix64(std::uint64_t k) noexcept {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdULL;
