@@ -90,15 +90,26 @@ common::Digest digest_of(dom::element value) noexcept {
   return h.digest();
 }
 
-void FieldReader::fail(Problem problem, std::string field, std::string message) {
+std::string Field::str() const {
+  std::string out{prefix};
+  if (!prefix.empty() && !name.empty()) {
+    out += '.';
+  }
+  out += name;
+  if (index != kNoIndex) {
+    out += '[' + std::to_string(index) + ']';
+  }
+  return out;
+}
+
+void FieldReader::fail(Problem problem, const Field& field, std::string message) {
   if (stopped()) {
     return;
   }
-  errors_.push_back(ConfigError{problem, "", std::move(field), std::move(message)});
+  errors_.push_back(ConfigError{problem, "", field.str(), std::move(message)});
 }
 
-void FieldReader::wrong_type(const std::string& field, std::string_view expected,
-                             dom::element value) {
+void FieldReader::wrong_type(const Field& field, std::string_view expected, dom::element value) {
   fail(Problem::kWrongType, field,
        std::string{"must be "}.append(expected).append(", got ").append(
            json_type_name(value.type())));
@@ -124,7 +135,7 @@ bool FieldReader::body_object(dom::parser& parser, std::string_view body, dom::o
   return true;
 }
 
-bool FieldReader::string(dom::element value, const std::string& field, std::size_t limit,
+bool FieldReader::string(dom::element value, const Field& field, std::size_t limit,
                          std::string& out) {
   if (stopped()) {
     return false;
@@ -144,7 +155,7 @@ bool FieldReader::string(dom::element value, const std::string& field, std::size
   return true;
 }
 
-bool FieldReader::non_empty_string(dom::element value, const std::string& field, std::size_t limit,
+bool FieldReader::non_empty_string(dom::element value, const Field& field, std::size_t limit,
                                    std::string& out) {
   if (!string(value, field, limit, out)) {
     return false;
@@ -156,7 +167,7 @@ bool FieldReader::non_empty_string(dom::element value, const std::string& field,
   return true;
 }
 
-bool FieldReader::optional_string(dom::element value, const std::string& field, std::size_t limit,
+bool FieldReader::optional_string(dom::element value, const Field& field, std::size_t limit,
                                   bool non_empty, std::string& out) {
   if (value.is_null()) {
     return true;
@@ -164,7 +175,7 @@ bool FieldReader::optional_string(dom::element value, const std::string& field, 
   return non_empty ? non_empty_string(value, field, limit, out) : string(value, field, limit, out);
 }
 
-bool FieldReader::id(dom::element value, const std::string& field, std::int64_t& out) {
+bool FieldReader::id(dom::element value, const Field& field, std::int64_t& out) {
   if (stopped()) {
     return false;
   }
@@ -191,23 +202,24 @@ bool FieldReader::id(dom::element value, const std::string& field, std::int64_t&
   return false;
 }
 
-bool FieldReader::integer(dom::element value, const std::string& field, int min, int max, int& out,
+bool FieldReader::integer(dom::element value, const Field& field, int min, int max, int& out,
                           Problem range_problem) {
   if (stopped()) {
     return false;
   }
-  const std::string range = "an integer in " + std::to_string(min) + ".." + std::to_string(max);
+  auto range = [&] { return "an integer in " + std::to_string(min) + ".." + std::to_string(max); };
   std::int64_t number = 0;
   if (value.get_int64().get(number)) {
     if (value.is_number()) {
-      fail(range_problem, field, "must be " + range + ", got a fractional or out-of-range number");
+      fail(range_problem, field,
+           "must be " + range() + ", got a fractional or out-of-range number");
     } else {
-      wrong_type(field, range, value);
+      wrong_type(field, range(), value);
     }
     return false;
   }
   if (number < min || number > max) {
-    fail(range_problem, field, "must be " + range + ", got " + std::to_string(number));
+    fail(range_problem, field, "must be " + range() + ", got " + std::to_string(number));
     return false;
   }
   out = static_cast<int>(number);
@@ -215,8 +227,7 @@ bool FieldReader::integer(dom::element value, const std::string& field, int min,
 }
 
 template <typename Each>
-bool FieldReader::list(dom::element value, const std::string& field, std::string_view items,
-                       Each each) {
+bool FieldReader::list(dom::element value, const Field& field, std::string_view items, Each each) {
   if (stopped()) {
     return false;
   }
@@ -237,7 +248,7 @@ bool FieldReader::list(dom::element value, const std::string& field, std::string
   const std::size_t before = errors_.size();
   std::size_t i = 0;
   for (dom::element item : array) {
-    each(item, field + "[" + std::to_string(i++) + "]");
+    each(item, field.at(i++));
     if (stopped()) {
       return false;
     }
@@ -245,10 +256,9 @@ bool FieldReader::list(dom::element value, const std::string& field, std::string
   return errors_.size() == before;
 }
 
-bool FieldReader::ids(dom::element value, const std::string& field,
-                      std::vector<std::int64_t>& out) {
+bool FieldReader::ids(dom::element value, const Field& field, std::vector<std::int64_t>& out) {
   out.clear();
-  return list(value, field, "integer ids", [&](dom::element item, const std::string& path) {
+  return list(value, field, "integer ids", [&](dom::element item, const Field& path) {
     std::int64_t n = 0;
     if (id(item, path, n)) {
       out.push_back(n);
@@ -256,10 +266,9 @@ bool FieldReader::ids(dom::element value, const std::string& field,
   });
 }
 
-bool FieldReader::strings(dom::element value, const std::string& field,
-                          std::vector<std::string>& out) {
+bool FieldReader::strings(dom::element value, const Field& field, std::vector<std::string>& out) {
   out.clear();
-  return list(value, field, "strings", [&](dom::element item, const std::string& path) {
+  return list(value, field, "strings", [&](dom::element item, const Field& path) {
     std::string s;
     if (string(item, path, limits_.max_string_bytes, s)) {
       out.push_back(std::move(s));
@@ -269,18 +278,19 @@ bool FieldReader::strings(dom::element value, const std::string& field,
 
 bool FieldReader::slot(dom::element element, GroupShape shape, std::size_t position,
                        SlotConfig& slot) {
-  const std::string path = "slots[" + std::to_string(position) + "]";
+  const Field slot_field{"", "slots", position};
   dom::object object;
   if (element.get_object().get(object)) {
-    wrong_type(path, "an object", element);
+    wrong_type(slot_field, "an object", element);
     return false;
   }
+  const std::string path = "slots[" + std::to_string(position) + "]";  // short: no allocation
   const bool create = shape == GroupShape::kCreate;
   // `present_*`: the field is there (a bad value is reported on its own, not as missing).
   bool has_index = false, present_index = false, present_percentage = false;
   for (dom::key_value_pair field : object) {
     const std::string_view name = field.key;
-    const std::string sub = path + "." + std::string{name};
+    const Field sub{path, name};
     if (name == "index") {
       if (!create) {  // a created slot's index is its place in the array
         present_index = true;
@@ -314,10 +324,10 @@ bool FieldReader::slot(dom::element element, GroupShape shape, std::size_t posit
     slot.index = static_cast<int>(position + 1);
     has_index = true;
   } else if (!present_index) {
-    fail(Problem::kMissing, path + ".index", "is required");
+    fail(Problem::kMissing, Field{path, "index"}, "is required");
   }
   if (!present_percentage) {
-    fail(Problem::kMissing, path + ".percentage", "is required");
+    fail(Problem::kMissing, Field{path, "percentage"}, "is required");
   }
   if (has_index) {
     if (slot.name.empty()) {

@@ -35,6 +35,25 @@ enum class GroupShape : std::uint8_t {
             // variant key are not read (a slot's place is its index); given strings not empty
 };
 
+/// Where a value is, for a message: `prefix.name[index]` ("slots[2].experiments[0]"), made
+/// into text only when something is wrong with it (so a valid document builds no path).
+struct Field {
+  Field(const char* field_name) : name{field_name} {}       // NOLINT: a literal is a field name
+  Field(std::string_view field_name) : name{field_name} {}  // NOLINT
+  Field(std::string_view field_prefix, std::string_view field_name,
+        std::size_t field_index = kNoIndex)
+      : prefix{field_prefix}, name{field_name}, index{field_index} {}
+
+  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+
+  [[nodiscard]] Field at(std::size_t i) const { return {prefix, name, i}; }
+  [[nodiscard]] std::string str() const;
+
+  std::string_view prefix;
+  std::string_view name;
+  std::size_t index = kNoIndex;
+};
+
 /// Reads typed values into the model, reporting each problem with its field path. Two
 /// policies: collect every problem, or stop at the first (ok() is then false, and every later
 /// read does nothing and returns false).
@@ -49,24 +68,24 @@ class FieldReader {
   [[nodiscard]] bool ok() const noexcept { return errors_.size() == first_; }
   [[nodiscard]] const ConfigLimits& limits() const noexcept { return limits_; }
 
-  void fail(Problem problem, std::string field, std::string message);
-  void wrong_type(const std::string& field, std::string_view expected, dom::element value);
+  void fail(Problem problem, const Field& field, std::string message);
+  void wrong_type(const Field& field, std::string_view expected, dom::element value);
 
   /// Parses a request body that must be one JSON object (`parser` keeps its buffers).
   bool body_object(dom::parser& parser, std::string_view body, dom::object& out);
 
-  bool string(dom::element value, const std::string& field, std::size_t limit, std::string& out);
+  bool string(dom::element value, const Field& field, std::size_t limit, std::string& out);
   /// A string that, when given, is not empty.
-  bool non_empty_string(dom::element value, const std::string& field, std::size_t limit,
+  bool non_empty_string(dom::element value, const Field& field, std::size_t limit,
                         std::string& out);
   /// Ids are numbers in responses; numbers or strings of digits on input (design.md section 1).
-  bool id(dom::element value, const std::string& field, std::int64_t& out);
+  bool id(dom::element value, const Field& field, std::int64_t& out);
   /// An integer in [min, max]; out of range (or fractional) is `range_problem`.
-  bool integer(dom::element value, const std::string& field, int min, int max, int& out,
+  bool integer(dom::element value, const Field& field, int min, int max, int& out,
                Problem range_problem);
   /// Lists; null is an empty list.
-  bool ids(dom::element value, const std::string& field, std::vector<std::int64_t>& out);
-  bool strings(dom::element value, const std::string& field, std::vector<std::string>& out);
+  bool ids(dom::element value, const Field& field, std::vector<std::int64_t>& out);
+  bool strings(dom::element value, const Field& field, std::vector<std::string>& out);
 
   /// One group of the given shape. Problems carry field paths; the group label is the caller's.
   void group(dom::element value, GroupShape shape, GroupConfig& out);
@@ -74,12 +93,12 @@ class FieldReader {
 
  private:
   template <typename Each>
-  bool list(dom::element value, const std::string& field, std::string_view items, Each each);
+  bool list(dom::element value, const Field& field, std::string_view items, Each each);
   bool slots(dom::element value, GroupShape shape, std::vector<SlotConfig>& out);
   bool slot(dom::element value, GroupShape shape, std::size_t position, SlotConfig& out);
   /// Reads an optional string field of a group: null counts as absent.
-  bool optional_string(dom::element value, const std::string& field, std::size_t limit,
-                       bool non_empty, std::string& out);
+  bool optional_string(dom::element value, const Field& field, std::size_t limit, bool non_empty,
+                       std::string& out);
   bool stopped() const noexcept { return policy_ == Policy::kStopAtFirst && !ok(); }
 
   const ConfigLimits& limits_;

@@ -43,11 +43,14 @@ bool decode_group(dom::element element, std::size_t position, const ParseOptions
       errors.push_back(std::move(e));
     }
   }
+  if (errors.size() == first) {
+    return true;
+  }
   const std::string label = describe_group(position, group);
   for (std::size_t i = first; i < errors.size(); ++i) {
     errors[i].group = label;
   }
-  return errors.size() == first;
+  return false;
 }
 
 }  // namespace
