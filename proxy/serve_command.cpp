@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -34,6 +35,12 @@ namespace net = boost::asio;
 using cache::SourceKind;
 using common::quote;
 
+/// Gives freed memory back to the system (glibc keeps freed heap pages otherwise): after a
+/// snapshot build freed its parsed pages, and after a replaced snapshot was destroyed.
+void release_free_memory() {
+  ::malloc_trim(0);
+}
+
 /// Whichever source feeds the service: started after the server listens, stopped on shutdown.
 struct Source {
   std::string name;
@@ -59,6 +66,7 @@ std::optional<Source> file_source(const Settings& settings, net::io_context& syn
   callbacks.loaded = [&service, name](config::ListPage page,
                                       std::chrono::steady_clock::duration read) {
     service.apply(std::move(page), SourceKind::kFile, name, std::chrono::system_clock::now(), read);
+    release_free_memory();
   };
   callbacks.unchanged = [&service] { service.record_unchanged(); };
   callbacks.failed = [&service, name](const std::string& error) {
@@ -116,6 +124,7 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
                 if (changed) {
                   persist(name());
                 }
+                release_free_memory();
                 return changed;
               },
           .not_modified = [&service] { service.record_unchanged(); },
@@ -138,6 +147,7 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
       service.apply(std::move(persisted->page), SourceKind::kPersisted,
                     "persisted:" + persisted->source, persisted->fetched_at,
                     std::chrono::steady_clock::now() - started);
+      release_free_memory();
     } else if (std::filesystem::exists(path)) {
       service.record_failure(SourceKind::kPersisted, "persisted:" + path.string(),
                              persisted.error().message);
@@ -207,7 +217,10 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
                       delete state;
                       return;
                     }
-                    net::post(sync.context(), [state] { delete state; });
+                    net::post(sync.context(), [state] {
+                      delete state;
+                      release_free_memory();
+                    });
                   }};
 
   std::unique_ptr<cache::FileSource> file;
