@@ -225,13 +225,14 @@ void EdgeMetrics::config_served(std::uint64_t version, std::size_t groups,
 }
 
 void EdgeMetrics::poll_finished(const cache::PollReport& report) {
-  polls_[static_cast<std::size_t>(report.outcome)]->Increment();
+  // The count of polls last: who sees a poll counted sees its pages and time too.
   poll_duration_.Observe(std::chrono::duration<double>(report.took).count());
   pages_.Increment(static_cast<double>(report.pages));
   if (cache::succeeded(report.outcome)) {
     last_success_.Set(
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   }
+  polls_[static_cast<std::size_t>(report.outcome)]->Increment();
 }
 
 std::string EdgeMetrics::render() const {

@@ -171,13 +171,14 @@ bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::st
   const std::size_t bytes = state->snapshot->memory_bytes();
   metrics_.assignment_levels(state->groups_at_level);
   published_ = state->snapshot.get();  // alive while it is served: the store holds it
-  store_.publish(std::move(state));
   const auto took = std::chrono::steady_clock::now() - started;
   last_load_ = LoadStats{read_time, took, built.compiled, built.reused, built.known, bytes};
+  // The metrics first: whoever is served the new version finds them saying so.
   metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
+  metrics_.snapshot_built(took, built.compiled, built.reused);
+  store_.publish(std::move(state));
   lock.unlock();
 
-  metrics_.snapshot_built(took, built.compiled, built.reused);
   spdlog::info(
       "msg=\"config loaded\" version={} groups={} rejected={} source={} read_ms={:.1f} "
       "build_ms={:.1f} compiled={} reused={} not_decoded={}",
