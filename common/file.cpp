@@ -54,7 +54,9 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t max
     if (before > max_bytes) {
       return too_large();
     }
-    const std::size_t chunk = std::max(kChunk, data.capacity() - padding - before);
+    // Fill what the reservation left (keeping the padding spare), at least a chunk at a time.
+    const std::size_t room = data.capacity() - std::min(data.capacity(), before + padding);
+    const std::size_t chunk = std::max(kChunk, room);
     data.resize(before + chunk);
     in.read(data.data() + before, static_cast<std::streamsize>(chunk));
     data.resize(before + static_cast<std::size_t>(in.gcount()));

@@ -191,8 +191,7 @@ Flags& Flags::text(const char* name, std::string& out, const char* value_name,
 
 Flags& Flags::texts(const char* name, std::vector<std::string>& out, const char* value_name,
                     const std::string& help) {
-  impl_->options.add_options()(name, po::value(&out)->value_name(value_name)->composing(),
-                               help.c_str());
+  impl_->options.add_options()(name, po::value(&out)->value_name(value_name), help.c_str());
   return *this;
 }
 

@@ -124,6 +124,21 @@ TEST_CASE("every flag is also an environment variable, and a flag wins over it",
   CHECK(env_name("TEST_FLAGS_", "read-timeout") == "TEST_FLAGS_READ_TIMEOUT");
 }
 
+TEST_CASE("a repeatable flag given on the command line replaces its variable", "[common][flags]") {
+  std::vector<std::string> items;
+  Flags flags{"TEST_FLAGS_", "Options"};
+  flags.texts("item", items, "ITEM", "repeatable");
+  ScopedEnv env{"TEST_FLAGS_ITEM", "from-env"};
+  SECTION("the flags alone") {
+    REQUIRE(parse(flags, {"--item", "a", "--item", "b"}).has_value());
+    CHECK(items == std::vector<std::string>{"a", "b"});
+  }
+  SECTION("the variable when no flag is given") {
+    REQUIRE(parse(flags, {}).has_value());
+    CHECK(items == std::vector<std::string>{"from-env"});
+  }
+}
+
 TEST_CASE("--help lists every flag with its default and its variable", "[common][flags]") {
   ServerFlags server;
   std::string level = "info";

@@ -1,10 +1,16 @@
 #include "common/text.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -67,5 +73,42 @@ TEST_CASE("files are read up to a limit and replaced atomically", "[common][file
   auto missing = read_file(dir / "none", 100);
   REQUIRE_FALSE(missing.has_value());
   CHECK_THAT(missing.error().message, Catch::Contains("cannot open") && Catch::Contains("none"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a file of unknown size (a pipe) is read whole, with its padding spare",
+          "[common][file]") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("common-fifo-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "pipe";
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  std::string sent;
+  for (int i = 0; sent.size() < 300'000; ++i) {
+    sent += std::to_string(i) + ',';
+  }
+  std::signal(SIGPIPE, SIG_IGN);  // a reader closing early fails the checks below instead
+  std::thread writer{[&] {
+    // Gives up after 10 s without progress, so that a reader stopping early fails, not hangs.
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    std::size_t written = 0;
+    pollfd ready{fd, POLLOUT, 0};
+    while (written < sent.size() && ::poll(&ready, 1, 10'000) == 1) {
+      const ssize_t n = ::write(fd, sent.data() + written, sent.size() - written);
+      if (n < 0 && errno != EAGAIN) {
+        break;  // the reader closed the pipe early
+      }
+      written += n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    ::close(fd);
+  }};
+  auto read = read_file(path, 1'000'000, 64);
+  writer.join();
+  REQUIRE(read.has_value());
+  CHECK(read->size() == sent.size());
+  CHECK(read->compare(sent) == 0);  // not printed whole on failure
+  CHECK(read->capacity() >= read->size() + 64);
   std::filesystem::remove_all(dir);
 }
