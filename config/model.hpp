@@ -48,7 +48,7 @@ struct GroupConfig {
 /// Size limits on configuration input. Every input crossing a boundary has one.
 struct ConfigLimits {
   std::size_t max_document_bytes = 64 * 1024 * 1024;
-  std::size_t max_groups = 10000;
+  std::size_t max_groups = 200000;      // across all the pages of a listing
   std::size_t max_string_bytes = 1024;  // key, name, salt, bucketing key, ids in lists
   std::size_t max_description_bytes = 16 * 1024;
   std::size_t max_list_items = 100000;  // experiments, holdouts, individuals, cohorts

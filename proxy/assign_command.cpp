@@ -15,7 +15,7 @@
 namespace mutex_edge::proxy {
 namespace {
 
-constexpr std::size_t kMaxLine = 1024 * 1024;
+constexpr std::size_t kMaxLine = RequestLimits{}.max_document_bytes;
 
 /// Reads one line into `line`, keeping at most `max` bytes; sets `too_long` when it had more.
 bool read_line(std::streambuf& in, std::string& line, std::size_t max, bool& too_long) {

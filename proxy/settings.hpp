@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/flags.hpp"
+#include "config/model.hpp"
 
 namespace mutex_edge::proxy {
 
@@ -40,7 +41,7 @@ struct Settings {
   std::size_t assignment_metrics_max_series = 2000;
   std::size_t max_batch_users = 1000;
   std::size_t max_config_bytes = 64 * 1024 * 1024;
-  std::size_t max_groups = 200000;
+  std::size_t max_groups = config::ConfigLimits{}.max_groups;
 };
 
 using ParsedSettings = common::CommandLine<Settings>;

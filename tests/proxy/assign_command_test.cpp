@@ -7,6 +7,9 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include "tests/support/files.hpp"
+#include "tests/support/groups.hpp"
+
 using mutex_edge::proxy::run_assign_command;
 
 namespace {
@@ -87,4 +90,16 @@ TEST_CASE("assign fails clearly on a bad flag or an unusable config", "[proxy][a
   Run missing = run({"--config-file", "/nonexistent/groups.json"}, "");
   CHECK(missing.code == 1);
   CHECK_THAT(missing.err, Catch::Contains("cannot open /nonexistent/groups.json"));
+}
+
+TEST_CASE("assign takes a configuration as large as the server serves", "[proxy][assign]") {
+  mutex_edge::testing::TempDir dir;
+  const auto file = dir.write("groups.json", mutex_edge::testing::many_groups_json(10'001));
+  Run r = run({"--config-file", file.string(), "--mutex", "g10001"}, "{\"device_id\":\"d\"}\n");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.lines.size() == 1);
+  simdjson::dom::parser parser;
+  simdjson::dom::element answer;
+  REQUIRE(parser.parse(r.lines[0]).get(answer) == simdjson::SUCCESS);
+  CHECK(answer["assignments"]["g10001"]["reason"].get_string().value() == "bucket");
 }
