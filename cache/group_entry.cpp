@@ -72,12 +72,8 @@ GroupEntry::Span GroupEntry::store(std::string_view text) {
   return span;
 }
 
-GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash, common::Digest digest)
-    : hash_{hash},
-      digest_{digest},
-      id_{group.id},
-      project_id_{group.project_id},
-      compiled_{compile(group)} {
+GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash)
+    : hash_{hash}, id_{group.id}, project_id_{group.project_id}, compiled_{compile(group)} {
   std::size_t bytes = group.key.size() + group.name.size() + group.description.size() +
                       group.evaluation_mode.size() + group.bucketing_key.size() +
                       group.bucketing_salt.size();

@@ -32,13 +32,11 @@ class GroupEntry {
     std::span<const std::int64_t> holdouts;
   };
 
-  /// Compiles a validated group whose content hash is `hash` and whose JSON had `digest` (see
-  /// config::ParseOptions::known; zero when unknown). Throws std::invalid_argument on input
-  /// that validation should have rejected.
-  GroupEntry(const config::GroupConfig& group, std::uint64_t hash, common::Digest digest = {});
+  /// Compiles a validated group whose content hash is `hash`. Throws std::invalid_argument on
+  /// input that validation should have rejected.
+  GroupEntry(const config::GroupConfig& group, std::uint64_t hash);
 
   [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
-  [[nodiscard]] const common::Digest& digest() const noexcept { return digest_; }
   [[nodiscard]] std::int64_t id() const noexcept { return id_; }
   [[nodiscard]] std::int64_t project_id() const noexcept { return project_id_; }
   [[nodiscard]] std::string_view key() const noexcept { return view(key_); }
@@ -79,7 +77,6 @@ class GroupEntry {
   Span store(std::string_view text);
 
   std::uint64_t hash_;
-  common::Digest digest_;
   std::int64_t id_;
   std::int64_t project_id_;
   std::string text_;  // every string of the group but its individuals and cohorts

@@ -21,11 +21,12 @@ std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, st
   std::size_t next_decoded = 0;
   for (std::size_t position = 0; position < total; ++position) {
     EntryPtr entry;
+    common::Digest digest;  // of the group's JSON (zero when the page has none)
     bool fresh = false;
     bool known = false;
     if (next_known < page.known.size() && page.known[next_known].position == position) {
       // Recognised by digest: the previous snapshot's entry, never decoded.
-      const common::Digest& digest = page.known[next_known++].digest;
+      digest = page.known[next_known++].digest;
       if (previous != nullptr) {
         if (auto it = previous->by_digest_.find(digest); it != previous->by_digest_.end()) {
           entry = previous->entries_[it->second];
@@ -39,21 +40,23 @@ std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, st
       known = true;
     } else {
       const config::GroupConfig* group = &page.groups[next_decoded];
-      const common::Digest digest =
-          next_decoded < page.digests.size() ? page.digests[next_decoded] : common::Digest{};
+      if (next_decoded < page.digests.size()) {
+        digest = page.digests[next_decoded];
+      }
       ++next_decoded;
       const std::uint64_t hash = cache::content_hash(*group);
       if (previous != nullptr) {
         const auto [first, last] = previous->by_hash_.equal_range(hash);
         for (auto it = first; it != last && !entry; ++it) {
           const EntryPtr& candidate = previous->entries_[it->second];
-          if (candidate->digest() == digest && candidate->same_content(*group)) {
+          // Equal content in other JSON (reformatted, reordered, an ignored field changed).
+          if (candidate->same_content(*group)) {
             entry = candidate;
           }
         }
       }
       if (!entry) {
-        entry = std::make_shared<const GroupEntry>(*group, hash, digest);
+        entry = std::make_shared<const GroupEntry>(*group, hash);
         fresh = true;
       }
     }
@@ -83,7 +86,9 @@ std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, st
     snapshot->by_key_.emplace(entry->key(), index);
     snapshot->by_id_.emplace(entry->id(), index);
     snapshot->by_hash_.emplace(entry->hash(), index);
-    snapshot->by_digest_.emplace(entry->digest(), index);
+    if (digest != common::Digest{}) {
+      snapshot->by_digest_.emplace(digest, index);  // this JSON is known from now on
+    }
     whole.add(entry->hash());
     snapshot->entries_.push_back(std::move(entry));
   }

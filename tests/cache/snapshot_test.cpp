@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/parser.hpp"
 #include "tests/support/groups.hpp"
 
 using namespace mutex_edge::cache;
@@ -114,4 +115,45 @@ TEST_CASE("an entry gives back the group exactly as configured", "[cache][snapsh
   CHECK(content_hash(other) != content_hash(g));
   CHECK(entry.slot(1).holdouts.size() == 2);
   CHECK(entry.memory_bytes() > 0);
+}
+
+TEST_CASE("a served group in other JSON is decoded but not compiled, then known by that JSON",
+          "[cache][snapshot]") {
+  using mutex_edge::config::parse_list_page;
+  const std::string json =
+      mutex_edge::testing::list_json({group(1, "a"), group(2, "b"), group(3, "c")});
+  // The same three groups, the second with a field the model ignores: other JSON, equal content.
+  std::string reformatted = json;
+  const auto at = reformatted.find("{\"id\":2,");
+  REQUIRE(at != std::string::npos);
+  reformatted.insert(at + 1, "\"createdAt\":\"2026-12-01\",");
+  std::vector<ConfigError> rejected;
+  const Snapshot* served = nullptr;
+  mutex_edge::config::ParseOptions options;
+  options.known = [&](const mutex_edge::common::Digest& d) { return served && served->knows(d); };
+
+  auto page = parse_list_page(json, options);
+  REQUIRE(page.has_value());
+  auto one = Snapshot::build(*page, 1, {"t"}, rejected);
+  served = one.get();
+
+  page = parse_list_page(reformatted, options);
+  REQUIRE(page.has_value());
+  CHECK(page->known.size() == 2);
+  CHECK(page->groups.size() == 1);
+  BuildStats second;
+  auto two = Snapshot::build(*page, 2, {"t"}, rejected, one.get(), &second);
+  CHECK(second.compiled == 0);
+  CHECK(second.reused == 3);
+  CHECK(&two->group(1) == &one->group(1));
+  served = two.get();
+
+  page = parse_list_page(reformatted, options);
+  REQUIRE(page.has_value());
+  CHECK(page->known.size() == 3);
+  BuildStats third;
+  auto three = Snapshot::build(*page, 3, {"t"}, rejected, two.get(), &third);
+  CHECK(third.known == 3);
+  CHECK(three->content_hash() == one->content_hash());
+  CHECK(rejected.empty());
 }
