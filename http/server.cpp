@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 
 namespace mutex_edge::http {
 namespace {
@@ -153,13 +154,12 @@ void error(Response& response, int status, std::string_view code, std::string_vi
 }
 
 bool is_json(std::string_view content_type) noexcept {
-  const std::string_view type = content_type.substr(0, content_type.find(';'));
-  constexpr std::string_view kJson = "application/json";
-  bool json = type.size() >= kJson.size();
-  for (std::size_t i = 0; json && i < kJson.size(); ++i) {
-    json = std::tolower(static_cast<unsigned char>(type[i])) == kJson[i];
-  }
-  return json || type.find("+json") != std::string_view::npos;
+  // The media type without its parameters: application/json, or a structured +json type.
+  const std::string_view type = common::trim(content_type.substr(0, content_type.find(';')));
+  constexpr std::string_view kSuffix = "+json";
+  return common::iequals(type, "application/json") ||
+         (type.size() > kSuffix.size() &&
+          common::iequals(type.substr(type.size() - kSuffix.size()), kSuffix));
 }
 
 void run_until_signal(Server& server, net::io_context& control, std::function<void()> on_signal) {
@@ -294,7 +294,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
       return handle();
     }
     stream_.expires_after(worker_.options.server.read_timeout);
-    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+    if (common::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
       // Tell the client to send the body (curl waits a second for this otherwise).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),

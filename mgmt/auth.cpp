@@ -27,17 +27,11 @@ ApiKeys::Digest ApiKeys::digest(std::string_view key) {
 
 ApiKeys ApiKeys::parse(std::string_view list) {
   ApiKeys keys;
-  while (!list.empty()) {
-    const std::size_t comma = list.find(',');
-    const std::string_view key = trim(list.substr(0, comma));
-    if (!key.empty()) {
+  common::for_each_item(list, ',', [&](std::string_view item) {
+    if (const std::string_view key = trim(item); !key.empty()) {
       keys.digests_.push_back(digest(key));
     }
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    list.remove_prefix(comma + 1);
-  }
+  });
   return keys;
 }
 

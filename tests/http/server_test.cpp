@@ -21,6 +21,7 @@
 namespace net = boost::asio;
 using mutex_edge::common::ServerFlags;
 using mutex_edge::http::Exchange;
+using mutex_edge::http::is_json;
 using mutex_edge::http::Outcome;
 using mutex_edge::http::Request;
 using mutex_edge::http::Response;
@@ -258,4 +259,17 @@ TEST_CASE("error bodies are JSON with every character escaped", "[http][server]"
   CHECK(response.header("content-type") == "application/json");
   CHECK(response.body ==
         R"({"error":{"code":"teapot","message":"a \"quote\", a tab\t and a \u0001"}})");
+}
+
+TEST_CASE("a JSON content type is application/json or a +json type, parameters aside",
+          "[http][server]") {
+  CHECK(is_json("application/json"));
+  CHECK(is_json("Application/JSON; charset=utf-8"));
+  CHECK(is_json(" application/json ;charset=utf-8"));
+  CHECK(is_json("application/vnd.api+json"));
+  CHECK_FALSE(is_json("application/jsonp"));
+  CHECK_FALSE(is_json("application/json-seq"));
+  CHECK_FALSE(is_json("text/plain"));
+  CHECK_FALSE(is_json("+json"));
+  CHECK_FALSE(is_json(""));
 }
