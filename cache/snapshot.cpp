@@ -33,8 +33,8 @@ std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, st
         }
       }
       if (!entry) {
-        rejected.push_back({config::Problem::kBadValue, "mutexes[" + std::to_string(position) + "]",
-                            "", "was taken as known, but the served snapshot does not hold it"});
+        rejected.push_back({config::Problem::kBadValue, config::describe_group({}, 0, {}), "",
+                            "was taken as known, but the served snapshot does not hold it"});
         continue;
       }
       known = true;
@@ -60,12 +60,9 @@ std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, st
         fresh = true;
       }
     }
-    auto label = [&] {
-      config::GroupConfig named;
-      named.id = entry->id();
-      named.key = entry->key();
-      return config::describe_group(position, named);
-    };
+    // Named by id and key: `position` leaves out the groups the parser rejected, so it is not
+    // the group's place in the document.
+    auto label = [&] { return config::describe_group({}, entry->id(), entry->key()); };
     if (auto it = snapshot->by_key_.find(entry->key()); it != snapshot->by_key_.end()) {
       rejected.push_back({config::Problem::kDuplicate, label(), "key",
                           "is already used by group id " +

@@ -21,14 +21,15 @@ std::string ConfigError::to_string() const {
   return out;
 }
 
-std::string describe_group(std::size_t position, const GroupConfig& group) {
-  std::string out = "mutexes[" + std::to_string(position) + "]";
+std::string describe_group(std::optional<std::size_t> position, std::int64_t id,
+                           std::string_view key) {
+  std::string out = position ? "mutexes[" + std::to_string(*position) + "]" : "group";
   std::string detail;
-  if (group.id != 0) {
-    detail = "id " + std::to_string(group.id);
+  if (id != 0) {
+    detail = "id " + std::to_string(id);
   }
-  if (!group.key.empty()) {
-    detail += (detail.empty() ? "key " : ", key ") + common::excerpt(group.key);
+  if (!key.empty()) {
+    detail += (detail.empty() ? "key " : ", key ") + common::excerpt(key);
   }
   if (!detail.empty()) {
     out += " (" + detail + ")";

@@ -2,10 +2,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
-
-#include "config/model.hpp"
 
 namespace mutex_edge::config {
 
@@ -42,7 +41,9 @@ struct ConfigError {
   [[nodiscard]] std::string field_message() const;
 };
 
-/// `mutexes[3] (id 12, key "checkout")`, as used in ConfigError::group.
-[[nodiscard]] std::string describe_group(std::size_t position, const GroupConfig& group);
+/// `mutexes[3] (id 12, key "checkout")`, as used in ConfigError::group; `group (id 12, key
+/// "checkout")` without a position in the document. A zero id and an empty key are left out.
+[[nodiscard]] std::string describe_group(std::optional<std::size_t> position, std::int64_t id,
+                                         std::string_view key);
 
 }  // namespace mutex_edge::config

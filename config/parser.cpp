@@ -46,7 +46,7 @@ bool decode_group(dom::element element, std::size_t position, const ParseOptions
   if (errors.size() == first) {
     return true;
   }
-  const std::string label = describe_group(position, group);
+  const std::string label = describe_group(position, group.id, group.key);
   for (std::size_t i = first; i < errors.size(); ++i) {
     errors[i].group = label;
   }
