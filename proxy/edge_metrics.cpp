@@ -34,6 +34,18 @@ prometheus::Gauge& plain_gauge(prometheus::Registry& registry, const char* name,
   return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
 }
 
+prometheus::Counter& plain_counter(prometheus::Registry& registry, const char* name,
+                                   const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+prometheus::Histogram& plain_histogram(prometheus::Registry& registry, const char* name,
+                                       const char* help,
+                                       prometheus::Histogram::BucketBoundaries buckets) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add(
+      {}, std::move(buckets));
+}
+
 }  // namespace
 
 std::string_view to_string(CountLevel level) noexcept {
@@ -81,37 +93,22 @@ EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
       groups_rejected_{plain_gauge(registry_, "mutex_edge_config_rejected_groups",
                                    "Groups left out of the served configuration as invalid")},
       poll_duration_{
-          prometheus::BuildHistogram()
-              .Name("mutex_edge_upstream_poll_duration_seconds")
-              .Help("Time to fetch every page of the upstream listing")
-              .Register(registry_)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                               0.5, 1, 2.5, 5, 10, 30})},
-      pages_{prometheus::BuildCounter()
-                 .Name("mutex_edge_upstream_pages_total")
-                 .Help("Pages of the upstream listing fetched")
-                 .Register(registry_)
-                 .Add({})},
+          plain_histogram(registry_, "mutex_edge_upstream_poll_duration_seconds",
+                          "Time to fetch every page of the upstream listing",
+                          {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})},
+      pages_{plain_counter(registry_, "mutex_edge_upstream_pages_total",
+                           "Pages of the upstream listing fetched")},
       last_success_{plain_gauge(registry_, "mutex_edge_upstream_last_success_timestamp_seconds",
                                 "Unix time of the last successful poll (0: none yet)")},
-      build_duration_{
-          prometheus::BuildHistogram()
-              .Name("mutex_edge_config_build_duration_seconds")
-              .Help("Time to build a snapshot from a parsed configuration (its "
-                    "groups compiled or reused), publish it and its serving state")
-              .Register(registry_)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                               0.25, 0.5, 1, 2.5, 5, 10})},
-      groups_compiled_{prometheus::BuildCounter()
-                           .Name("mutex_edge_config_groups_compiled_total")
-                           .Help("Groups compiled afresh by snapshot builds")
-                           .Register(registry_)
-                           .Add({})},
-      groups_reused_{prometheus::BuildCounter()
-                         .Name("mutex_edge_config_groups_reused_total")
-                         .Help("Groups a snapshot build took unchanged from the previous one")
-                         .Register(registry_)
-                         .Add({})},
+      build_duration_{plain_histogram(
+          registry_, "mutex_edge_config_build_duration_seconds",
+          "Time to build a snapshot from a parsed configuration (its groups compiled or reused), "
+          "publish it and its serving state",
+          {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})},
+      groups_compiled_{plain_counter(registry_, "mutex_edge_config_groups_compiled_total",
+                                     "Groups compiled afresh by snapshot builds")},
+      groups_reused_{plain_counter(registry_, "mutex_edge_config_groups_reused_total",
+                                   "Groups a snapshot build took unchanged from the previous one")},
       assignment_series_{plain_gauge(registry_, "mutex_edge_assignment_metric_series",
                                      "Series of mutex_edge_assignments_total made so far (at "
                                      "most --assignment-metrics-max-series)")} {
