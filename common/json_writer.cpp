@@ -2,41 +2,45 @@
 
 namespace mutex_edge::common {
 
-void JsonWriter::append_string(std::string& out, std::string_view s) {
+void JsonWriter::append_escaped(std::string& out, std::string_view s) {
+  const std::size_t at = out.size();
+  out.resize(at + max_string_bytes(s));
+  char* const end = put_escaped(out.data() + at, s);
+  out.resize(static_cast<std::size_t>(end - out.data()));
+}
+
+char* JsonWriter::put_escaped(char* at, std::string_view s) noexcept {
   static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t run = 0;  // start of the pending run of bytes that need no escape
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
+  *at++ = '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x20 && c != '"' && c != '\\') {
+      *at++ = ch;
       continue;
     }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+    *at++ = '\\';
     switch (c) {
       case '"':
-        out += "\\\"";
-        break;
       case '\\':
-        out += "\\\\";
+        *at++ = ch;
         break;
       case '\n':
-        out += "\\n";
+        *at++ = 'n';
         break;
       case '\r':
-        out += "\\r";
+        *at++ = 'r';
         break;
       case '\t':
-        out += "\\t";
+        *at++ = 't';
         break;
       default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
+        at = put(at, "u00");
+        *at++ = kHex[c >> 4];
+        *at++ = kHex[c & 0xf];
     }
   }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
+  *at++ = '"';
+  return at;
 }
 
 }  // namespace mutex_edge::common

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <charconv>
+#include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -20,11 +22,30 @@ class JsonWriter {
   JsonWriter& begin_array() { return open('['); }
   JsonWriter& end_array() { return close(']'); }
 
-  /// An object member's name; the next value call writes its value.
-  JsonWriter& key(std::string_view name) {
+  /// An object member's name; the next value call writes its value. Always inlined: a literal
+  /// name's check for escapes is then done by the compiler.
+  [[gnu::always_inline]] JsonWriter& key(std::string_view name) {
     separate();
     append_string(name);
     out_ += ':';
+    after_key_ = true;
+    return *this;
+  }
+
+  /// A literal member name: quotes and colon appended with it in one piece.
+  template <std::size_t N>
+  [[gnu::always_inline]] JsonWriter& key(const char (&name)[N]) {
+    const std::string_view text{name, N - 1};
+    if (!plain(text)) {
+      return key(text);
+    }
+    separate();
+    char quoted[N + 2];
+    quoted[0] = '"';
+    std::memcpy(quoted + 1, name, N - 1);
+    quoted[N] = '"';
+    quoted[N + 1] = ':';
+    out_.append(quoted, N + 2);
     after_key_ = true;
     return *this;
   }
@@ -60,8 +81,82 @@ class JsonWriter {
     return *this;
   }
 
-  /// Appends `s` as a JSON string literal (quotes and escapes).
-  static void append_string(std::string& out, std::string_view s);
+  /// Writes one value of at most `max_bytes` bytes in place, for a hot path that would otherwise
+  /// append piece by piece: `fill(char* at)` writes it from `at` and returns its end.
+  template <typename Fill>
+  JsonWriter& value_in_place(std::size_t max_bytes, Fill fill) {
+    separate();
+    const std::size_t at = out_.size();
+    out_.resize(at + max_bytes);
+    char* const end = fill(out_.data() + at);
+    out_.resize(static_cast<std::size_t>(end - out_.data()));
+    return *this;
+  }
+
+  /// The most bytes put_string writes for `s`.
+  [[nodiscard]] static constexpr std::size_t max_string_bytes(std::string_view s) noexcept {
+    return 6 * s.size() + 2;
+  }
+  /// Writes `s` as a JSON string literal at `at` (room for max_string_bytes(s)); returns its end.
+  [[gnu::always_inline]] static char* put_string(char* at, std::string_view s) noexcept {
+    if (plain(s)) [[likely]] {
+      *at++ = '"';
+      std::memcpy(at, s.data(), s.size());
+      at += s.size();
+      *at++ = '"';
+      return at;
+    }
+    return put_escaped(at, s);
+  }
+  /// Writes a literal that needs no escape (JSON punctuation and names) at `at`.
+  template <std::size_t N>
+  [[gnu::always_inline]] static char* put(char* at, const char (&text)[N]) noexcept {
+    std::memcpy(at, text, N - 1);
+    return at + N - 1;
+  }
+  /// Writes an integer at `at` (room for 20 bytes).
+  template <std::integral Int>
+  [[gnu::always_inline]] static char* put(char* at, Int n) noexcept {
+    return std::to_chars(at, at + 20, n).ptr;
+  }
+
+  /// Appends `s` as a JSON string literal (quotes and escapes). Inline, so that a literal name
+  /// is checked at compile time and a plain string costs one scan and one copy.
+  [[gnu::always_inline]] static void append_string(std::string& out, std::string_view s) {
+    if (plain(s)) [[likely]] {
+      out += '"';
+      out.append(s.data(), s.size());
+      out += '"';
+    } else {
+      append_escaped(out, s);
+    }
+  }
+
+  /// True when `s` needs no escape inside a JSON string: eight bytes at a time, as the writer
+  /// checks every key and string it writes.
+  [[nodiscard]] static bool plain(std::string_view s) noexcept {
+    constexpr std::uint64_t kOnes = 0x0101010101010101U;
+    constexpr std::uint64_t kHighs = 0x8080808080808080U;
+    // A byte of `x` is zero exactly when its high bit is set here (the classic zero-byte test).
+    auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t x = 0;
+      std::memcpy(&x, s.data() + i, 8);
+      // Bytes below 0x20 (only those borrow into a clear high bit), '"' and '\\'.
+      const std::uint64_t control = (x - kOnes * 0x20) & ~x & kHighs;
+      if ((control | zero_bytes(x ^ (kOnes * '"')) | zero_bytes(x ^ (kOnes * '\\'))) != 0) {
+        return false;
+      }
+    }
+    for (; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"' || c == '\\') {
+        return false;
+      }
+    }
+    return true;
+  }
 
  private:
   JsonWriter& open(char c) {
@@ -83,7 +178,9 @@ class JsonWriter {
     }
     first_ = false;
   }
-  void append_string(std::string_view s) { append_string(out_, s); }
+  [[gnu::always_inline]] void append_string(std::string_view s) { append_string(out_, s); }
+  static void append_escaped(std::string& out, std::string_view s);
+  static char* put_escaped(char* at, std::string_view s) noexcept;
 
   std::string& out_;
   bool first_ = true;
