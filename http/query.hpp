@@ -24,6 +24,9 @@ class QueryParams {
   [[nodiscard]] std::span<const Param> params() const noexcept { return params_; }
 
  private:
+  bool split(std::string_view query, std::size_t max_params, std::string& error);
+  static std::string too_many(std::size_t max_params);
+
   std::string query_;    // a NUL-terminated copy (Boost.URL 1.81 reads past a view's end)
   std::string decoded_;  // every key and value, back to back
   std::vector<Param> params_;

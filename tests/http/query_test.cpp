@@ -44,3 +44,37 @@ TEST_CASE("a malformed query or too many parameters is refused with a message", 
   CHECK_FALSE(query.parse("a=1&b=2&c=3", 2, error));
   CHECK_THAT(error, Catch::Contains("at most 2"));
 }
+
+TEST_CASE("a query with nothing to decode splits as a decoded one does", "[http][query]") {
+  // The same parameters through the plain path and, with one escape added, the decoding one.
+  for (const std::string suffix : {"", "&z=%41"}) {
+    QueryParams query;
+    std::string error;
+    REQUIRE(query.parse("a=1&flag&=v&b==x&c=&&a=2&" + suffix, 16, error));
+    const auto params = query.params();
+    REQUIRE(params.size() == (suffix.empty() ? 8U : 9U));
+    CHECK(params[0].key == "a");
+    CHECK(params[0].value == "1");
+    CHECK(params[1].key == "flag");
+    CHECK(params[1].value.empty());
+    CHECK(params[2].key.empty());
+    CHECK(params[2].value == "v");
+    CHECK(params[3].key == "b");
+    CHECK(params[3].value == "=x");
+    CHECK(params[4].key == "c");
+    CHECK(params[5].key.empty());
+    CHECK(params[6].value == "2");
+    CHECK(params[7].key.empty());
+  }
+  QueryParams query;
+  std::string error;
+  CHECK_FALSE(query.parse("a=1&b=2&c=3", 2, error));
+  CHECK(query.params().empty());
+  REQUIRE(query.parse("a=1&b=2", 2, error));
+  CHECK(query.params().size() == 2);
+  CHECK_FALSE(query.parse("a=1&b", 1, error));
+  CHECK_FALSE(query.parse("a=1&", 1, error));
+  // A byte a query may not hold as it is goes to the strict parser, which refuses it.
+  CHECK_FALSE(query.parse("a=1 2", 4, error));
+  CHECK_FALSE(query.parse("a=\"x\"", 4, error));
+}
