@@ -1,8 +1,10 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <memory_resource>
 #include <optional>
@@ -34,6 +36,7 @@ using tcp = net::ip::tcp;
 
 using Clock = std::chrono::steady_clock;
 using Parser = bhttp::request_parser<bhttp::string_body, std::pmr::polymorphic_allocator<char>>;
+using Socket = net::basic_stream_socket<tcp, net::io_context::executor_type>;
 
 /// A file descriptor closed on destruction unless released (e.g. a connection whose hand-over
 /// to a worker never ran because the server stopped).
@@ -94,30 +97,42 @@ std::string_view http_date() {
   return {text.data(), length};
 }
 
-/// The status line and headers for `response`.
+char* put(char* at, std::string_view text) noexcept {
+  std::memcpy(at, text.data(), text.size());
+  return at + text.size();
+}
+
+/// The status line and headers for `response`, written in place (this runs for every answer).
 void write_head(std::string& head, const Response& response, std::string_view server, bool close) {
-  head.clear();
-  head += "HTTP/1.1 ";
-  append_number(head, static_cast<std::uint64_t>(response.status));
-  head += ' ';
-  head += view(bhttp::obsolete_reason(static_cast<bhttp::status>(response.status)));
-  head += "\r\nServer: ";
-  head += server;
-  head += "\r\nDate: ";
-  head += http_date();
-  head += "\r\n";
+  const std::string_view reason =
+      view(bhttp::obsolete_reason(static_cast<bhttp::status>(response.status)));
+  const std::string_view date = http_date();
+  constexpr std::size_t kFixed = 160;  // names, separators and numbers
+  head.resize(kFixed + reason.size() + server.size() + date.size() + response.content_type.size() +
+              response.headers.size());
+  char* at = head.data();
+  at = put(at, "HTTP/1.1 ");
+  at = std::to_chars(at, at + 20, response.status).ptr;
+  *at++ = ' ';
+  at = put(at, reason);
+  at = put(at, "\r\nServer: ");
+  at = put(at, server);
+  at = put(at, "\r\nDate: ");
+  at = put(at, date);
+  at = put(at, "\r\n");
   if (response.status != 304) {
-    head += "Content-Type: ";
-    head += response.content_type;
-    head += "\r\nContent-Length: ";
-    append_number(head, response.body.size());
-    head += "\r\n";
+    at = put(at, "Content-Type: ");
+    at = put(at, response.content_type);
+    at = put(at, "\r\nContent-Length: ");
+    at = std::to_chars(at, at + 20, response.body.size()).ptr;
+    at = put(at, "\r\n");
   }
-  head += response.headers;
+  at = put(at, response.headers);
   if (close) {
-    head += "Connection: close\r\n";
+    at = put(at, "Connection: close\r\n");
   }
-  head += "\r\n";
+  at = put(at, "\r\n");
+  head.resize(static_cast<std::size_t>(at - head.data()));
 }
 
 }  // namespace
@@ -197,11 +212,21 @@ class Worker {
         draining{server_draining},
         guard_{net::make_work_guard(ioc)} {}
 
+  /// How often the sweep looks for connections past their deadline: a quarter of the shorter
+  /// timeout, within 10 ms and 1 s, so a timeout fires at most a quarter late.
+  [[nodiscard]] Clock::duration sweep_period() const {
+    const auto shorter =
+        std::min<Clock::duration>(options.server.idle_timeout, options.server.read_timeout);
+    return std::clamp<Clock::duration>(shorter / 4, std::chrono::milliseconds{10},
+                                       std::chrono::seconds{1});
+  }
+
   void start(std::size_t index) {
     thread_ = std::thread{[this, index] {
       // "mutex-edge-w0": a name top, perf and gdb show (at most 15 characters).
       const std::string name = options.server_name.substr(0, 10) + "-w" + std::to_string(index);
       (void)::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+      schedule_sweep();
       ioc.run();
     }};
   }
@@ -216,8 +241,12 @@ class Worker {
   /// Closes the connections that wait for a request; the others close after their response.
   void close_idle();
   void track(const std::shared_ptr<Session>& session);
+  /// Closes the connections past their read or write deadline, every sweep_period().
+  void schedule_sweep();
 
-  net::io_context ioc{1};
+  // One thread runs it and every socket on it is opened, used and closed there, so the reactor
+  // needs no per-descriptor lock; posts from other threads stay locked in the scheduler.
+  net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   const Options& options;
   std::unique_ptr<Handler> handler;
   const std::atomic<bool>& draining;
@@ -226,13 +255,14 @@ class Worker {
   net::executor_work_guard<net::io_context::executor_type> guard_;
   std::thread thread_;
   std::vector<std::weak_ptr<Session>> sessions_;
+  net::steady_timer sweep_{ioc};
 };
 
 /// One client connection: read a request, answer it, repeat (requests pipelined by the client
 /// wait in the buffer and are answered in order).
 class Session final : public std::enable_shared_from_this<Session>, public Exchange {
  public:
-  Session(tcp::socket&& socket, Worker& worker, std::atomic<std::size_t>& open)
+  Session(Socket&& socket, Worker& worker, std::atomic<std::size_t>& open)
       : stream_{std::move(socket)}, worker_{worker}, open_{open} {
     if (worker_.options.connection_opened) {
       worker_.options.connection_opened();
@@ -260,8 +290,18 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
   void close_if_idle() {
     if (idle_) {
       beast::error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      stream_.close();
+      stream_.shutdown(tcp::socket::shutdown_both, ec);
+      stream_.close(ec);
+    }
+  }
+
+  /// Closes the connection if the read or write it waits on is past its deadline: the pending
+  /// operation then ends with operation_aborted. Called by the worker's sweep.
+  void expire_if_due(Clock::time_point now) {
+    if (now >= deadline_) {
+      deadline_ = Clock::time_point::max();
+      beast::error_code ec;
+      stream_.close(ec);
     }
   }
 
@@ -278,7 +318,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     parser_->header_limit(static_cast<std::uint32_t>(worker_.options.server.max_header_bytes));
     parser_->body_limit(worker_.options.server.max_body_bytes);
     idle_ = buffer_.size() == 0;
-    stream_.expires_after(worker_.options.server.idle_timeout);
+    arm(worker_.options.server.idle_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
@@ -293,7 +333,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     if (parser_->is_done()) {
       return handle();
     }
-    stream_.expires_after(worker_.options.server.read_timeout);
+    deadline_ = started_ + worker_.options.server.read_timeout;
     if (common::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
       // Tell the client to send the body (curl waits a second for this otherwise).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -348,6 +388,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
   }
 
   void handle() {
+    deadline_ = Clock::time_point::max();  // a deferred answer has no deadline of the server's
     const auto& message = parser_->get();
     Request request;
     request.method = to_method(message.method());
@@ -370,8 +411,8 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     if (outcome == Outcome::kClose) {
       worker_.handler->finished(response_, Clock::now() - started_, true);
       beast::error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      stream_.close();
+      stream_.shutdown(tcp::socket::shutdown_both, ec);
+      stream_.close(ec);
       return;
     }
     send(true);
@@ -383,7 +424,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     write_head(head_, response_, worker_.options.server_name, close_);
     const std::array<net::const_buffer, 2> buffers = {net::buffer(head_),
                                                       net::buffer(response_.body)};
-    stream_.expires_after(worker_.options.server.read_timeout);
+    arm(worker_.options.server.read_timeout);
     net::async_write(stream_, buffers,
                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
@@ -396,12 +437,18 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
   }
 
   void do_close() {
+    deadline_ = Clock::time_point::max();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    stream_.shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  void arm(Clock::duration timeout) { deadline_ = Clock::now() + timeout; }
+
+  // A socket bound to the worker's io_context type, and one deadline checked by the worker's
+  // sweep: no type-erased executor and no timer to re-arm per read and write.
+  Socket stream_;
+  Clock::time_point deadline_ = Clock::time_point::max();
   Worker& worker_;
   std::atomic<std::size_t>& open_;
   beast::flat_buffer buffer_;
@@ -421,6 +468,24 @@ void Worker::track(const std::shared_ptr<Session>& session) {
     std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
   }
   sessions_.push_back(session);
+}
+
+void Worker::schedule_sweep() {
+  sweep_.expires_after(sweep_period());
+  sweep_.async_wait([this](beast::error_code ec) {
+    if (ec) {
+      return;
+    }
+    const Clock::time_point now = Clock::now();
+    std::erase_if(sessions_, [now](const std::weak_ptr<Session>& weak) {
+      auto session = weak.lock();
+      if (session) {
+        session->expire_if_due(now);
+      }
+      return !session;
+    });
+    schedule_sweep();
+  });
 }
 
 void Worker::close_idle() {
@@ -491,7 +556,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     }
     net::post(worker.ioc, [&worker, &open_count = server_.open_connections_, protocol,
                            fd = std::move(fd)]() mutable {
-      tcp::socket moved{worker.ioc};
+      Socket moved{worker.ioc};
       beast::error_code assign_ec;
       moved.assign(protocol, fd.release(), assign_ec);
       if (assign_ec) {
