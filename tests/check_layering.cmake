@@ -40,7 +40,7 @@ set(cpp_proxy "boost/asio;boost/system;prometheus;simdjson;spdlog;posix")
 set(hpp_mgmt "boost/asio;boost/system")
 set(cpp_mgmt "boost/asio;boost/system;spdlog;openssl;sqlite3;posix")
 set(hpp_load "")
-set(cpp_load "posix")
+set(cpp_load "posix;simdjson")
 # Private headers: only .cpp files of their own folder include them, and they may include what
 # those .cpp files may.
 set(private_headers "config/json_fields.hpp")
