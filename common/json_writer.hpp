@@ -137,25 +137,28 @@ class JsonWriter {
   [[nodiscard]] static bool plain(std::string_view s) noexcept {
     constexpr std::uint64_t kOnes = 0x0101010101010101U;
     constexpr std::uint64_t kHighs = 0x8080808080808080U;
-    // A byte of `x` is zero exactly when its high bit is set here (the classic zero-byte test).
+    // Not zero exactly when some byte of `x` is zero (the classic zero-byte test).
     auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+    auto clean = [&](std::uint64_t x) {
+      // Bytes below 0x20 (only those borrow into a clear high bit), '"' and '\\'.
+      const std::uint64_t control = (x - kOnes * 0x20) & ~x & kHighs;
+      return (control | zero_bytes(x ^ (kOnes * '"')) | zero_bytes(x ^ (kOnes * '\\'))) == 0;
+    };
     std::size_t i = 0;
     for (; i + 8 <= s.size(); i += 8) {
       std::uint64_t x = 0;
       std::memcpy(&x, s.data() + i, 8);
-      // Bytes below 0x20 (only those borrow into a clear high bit), '"' and '\\'.
-      const std::uint64_t control = (x - kOnes * 0x20) & ~x & kHighs;
-      if ((control | zero_bytes(x ^ (kOnes * '"')) | zero_bytes(x ^ (kOnes * '\\'))) != 0) {
+      if (!clean(x)) {
         return false;
       }
     }
-    for (; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c < 0x20 || c == '"' || c == '\\') {
-        return false;
-      }
+    if (i == s.size()) {
+      return true;
     }
-    return true;
+    // The last bytes, padded with a byte that needs no escape.
+    std::uint64_t tail = kOnes * 'a';
+    std::memcpy(&tail, s.data() + i, s.size() - i);
+    return clean(tail);
   }
 
  private:

@@ -28,6 +28,48 @@ TEST_CASE("the JSON escaper escapes quotes, backslashes and every control charac
   CHECK(out == "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f\x7f d\xc3\xa9\"");
 }
 
+TEST_CASE("the escaper finds a byte to escape at every position of every length",
+          "[common][json]") {
+  // The check reads eight bytes at a time and pads the rest: every offset of each kind of byte.
+  for (std::size_t length = 0; length <= 24; ++length) {
+    const std::string clean(length, 'x');
+    std::string out;
+    JsonWriter::append_string(out, clean);
+    CHECK(out == "\"" + clean + "\"");
+    CHECK(JsonWriter::plain(clean));
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const char bad : {'"', '\\', '\x00', '\x1f', '\n'}) {
+        std::string text = clean;
+        text[at] = bad;
+        CHECK_FALSE(JsonWriter::plain(text));
+      }
+      for (const char fine : {' ', '\x7f', '\x80', '\xff', '~', '!', '#'}) {
+        std::string text = clean;
+        text[at] = fine;
+        CHECK(JsonWriter::plain(text));
+      }
+    }
+  }
+  std::string out;
+  JsonWriter{out}.begin_object().key("a\"b").value("c").key("d").value("\"").end_object();
+  CHECK(out == R"({"a\"b":"c","d":"\""})");
+}
+
+TEST_CASE("a value written in place takes its comma and only the bytes it used", "[common][json]") {
+  std::string out;
+  JsonWriter w{out};
+  w.begin_array().value(1);
+  w.value_in_place(64, [](char* at) {
+    at = JsonWriter::put(at, "{\"k\":");
+    at = JsonWriter::put_string(at, "tab\there");
+    at = JsonWriter::put(at, ",\"n\":");
+    at = JsonWriter::put(at, std::int64_t{-42});
+    return JsonWriter::put(at, "}");
+  });
+  w.value(2).end_array();
+  CHECK(out == R"([1,{"k":"tab\there","n":-42},2])");
+}
+
 TEST_CASE("the JSON writer places commas and writes numbers and literals", "[common][json]") {
   std::string out;
   JsonWriter w{out};
