@@ -563,6 +563,9 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
         open_count.fetch_sub(1, std::memory_order_relaxed);
         return;
       }
+      // An answer is written whole in one call: send it at once, not after the last one's ACK
+      // (Nagle's wait, which a client's delayed ACK can stretch to 40 ms).
+      moved.set_option(tcp::no_delay{true}, assign_ec);
       auto session = std::make_shared<Session>(std::move(moved), worker, open_count);
       worker.track(session);
       session->run();
