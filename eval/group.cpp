@@ -135,12 +135,31 @@ int InclusionSet::slot_of(std::size_t k) const noexcept {
   return static_cast<int>(pos);
 }
 
+LookupKey::LookupKey(std::string_view value) noexcept
+    : folded{fold_boolean(value)}, hash{hash_key(folded)} {}
+
+const LookupKey* UserKeys::id(bool device) const noexcept {
+  const std::optional<std::string_view>& value = device ? user_.device_id : user_.user_id;
+  if (!value) {
+    return nullptr;
+  }
+  std::optional<LookupKey>& key = keys_[device ? 1 : 0];
+  if (!key) {
+    key.emplace(*value);
+  }
+  return &*key;
+}
+
 int InclusionSet::find(std::string_view query) const noexcept {
+  return table_.empty() ? kNoSlot : find(LookupKey{query});
+}
+
+int InclusionSet::find(const LookupKey& query) const noexcept {
   if (table_.empty()) {
     return kNoSlot;
   }
-  const std::string_view folded = fold_boolean(query);
-  const std::uint64_t h = hash_key(folded);
+  const std::string_view folded = query.folded;
+  const std::uint64_t h = query.hash;
   const auto tag = static_cast<std::uint32_t>(h >> 32);
   const std::size_t mask = table_.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
@@ -215,11 +234,13 @@ CompiledGroup CompiledGroup::compile(const GroupDef& def) {
   return group;
 }
 
-int CompiledGroup::inclusion_slot(const User& user, Reason& reason) const noexcept {
+int CompiledGroup::inclusion_slot(const User& user, const UserKeys& keys,
+                                  Reason& reason) const noexcept {
   int best = kNoSlot;
   if (!individuals_.empty()) {
-    for (const auto& id : {user.user_id, user.device_id}) {
-      const int slot = id ? individuals_.find(*id) : individuals_.none_slot();
+    for (const bool device : {false, true}) {
+      const LookupKey* id = keys.id(device);
+      const int slot = id != nullptr ? individuals_.find(*id) : individuals_.none_slot();
       if (earlier(slot, best)) {
         best = slot;
       }
@@ -257,9 +278,9 @@ std::optional<std::string_view> CompiledGroup::bucketing_value(const User& user)
   return std::nullopt;
 }
 
-Assignment CompiledGroup::assign(const User& user) const noexcept {
+Assignment CompiledGroup::assign(const User& user, const UserKeys& keys) const noexcept {
   Assignment result;
-  if (const int slot = inclusion_slot(user, result.reason); slot != kNoSlot) {
+  if (const int slot = inclusion_slot(user, keys, result.reason); slot != kNoSlot) {
     result.slot = slot;
     return result;
   }

@@ -56,6 +56,27 @@ inline constexpr std::uint32_t kDistributionEnd = 42949673;
 /// The individuals or the cohorts of a group's slots, kept as given (slot order, then list
 /// order) in one buffer, with an open-addressing index that finds the first slot listing a key.
 /// Built once; a lookup hashes the key once and allocates nothing.
+/// A value as an InclusionSet looks it up ("true"/"false" folded to lower case, then hashed):
+/// made once per user and used for every group's lookup.
+struct LookupKey {
+  explicit LookupKey(std::string_view value) noexcept;
+  std::string_view folded;
+  std::uint64_t hash = 0;
+};
+
+/// A user's ids as the individuals lookups take them: each made on first use, then kept for the
+/// other groups of the same answer.
+class UserKeys {
+ public:
+  explicit UserKeys(const User& user) noexcept : user_{user} {}
+  /// The key of user_id (`device` false) or device_id, or null when the user has none.
+  [[nodiscard]] const LookupKey* id(bool device) const noexcept;
+
+ private:
+  const User& user_;
+  mutable std::optional<LookupKey> keys_[2];
+};
+
 class InclusionSet {
  public:
   /// `lists[pos]` are the keys of slot position `pos`.
@@ -64,6 +85,8 @@ class InclusionSet {
   /// The first slot position listing `key` ("true"/"false" match in any case, as the reference
   /// engine's boolean comparison does), or kNoSlot.
   [[nodiscard]] int find(std::string_view key) const noexcept;
+  /// find() for a key already folded and hashed (see LookupKey).
+  [[nodiscard]] int find(const LookupKey& key) const noexcept;
   [[nodiscard]] bool empty() const noexcept { return keys_.empty(); }
   /// The first slot position listing "(none)" (the engine's "value is missing"), or kNoSlot.
   [[nodiscard]] int none_slot() const noexcept { return none_slot_; }
@@ -106,7 +129,11 @@ class CompiledGroup {
   [[nodiscard]] static CompiledGroup compile(const GroupDef& def);
 
   /// Pure function of (user, group): no allocation, no locks, no I/O.
-  [[nodiscard]] Assignment assign(const User& user) const noexcept;
+  [[nodiscard]] Assignment assign(const User& user) const noexcept {
+    return assign(user, UserKeys{user});
+  }
+  /// The same with the user's keys made once for many groups (`keys` is UserKeys{user}).
+  [[nodiscard]] Assignment assign(const User& user, const UserKeys& keys) const noexcept;
 
   [[nodiscard]] std::size_t slot_count() const noexcept { return upper_.size(); }
   /// Slot `pos` holds distribution values in [lower_bound(pos), upper_bound(pos)).
@@ -126,7 +153,8 @@ class CompiledGroup {
   enum class Source : std::uint8_t { kUserId, kDeviceId, kField, kProperty };
 
   [[nodiscard]] std::optional<std::string_view> bucketing_value(const User& user) const noexcept;
-  [[nodiscard]] int inclusion_slot(const User& user, Reason& reason) const noexcept;
+  [[nodiscard]] int inclusion_slot(const User& user, const UserKeys& keys,
+                                   Reason& reason) const noexcept;
 
   Source source_ = Source::kUserId;
   std::string field_;     // for kField / kProperty

@@ -43,9 +43,10 @@ void write_assignment_map(common::JsonWriter& writer, const cache::Snapshot& sna
                           AssignObserver observer) {
   using W = common::JsonWriter;
   writer.key("assignments").begin_object();
+  const eval::UserKeys keys{user};  // hashed once for every group's individuals
   for (std::size_t i : groups) {
     const cache::GroupEntry& group = snapshot.group(i);
-    const eval::Assignment assignment = group.compiled().assign(user);
+    const eval::Assignment assignment = group.compiled().assign(user, keys);
     if (observer.on_assign != nullptr) {
       observer.on_assign(observer.context, i, assignment.slot);
     }
