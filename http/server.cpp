@@ -6,7 +6,6 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <memory_resource>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -35,7 +34,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 using Clock = std::chrono::steady_clock;
-using Parser = bhttp::request_parser<bhttp::string_body, std::pmr::polymorphic_allocator<char>>;
 using Socket = net::basic_stream_socket<tcp, net::io_context::executor_type>;
 
 /// A file descriptor closed on destruction unless released (e.g. a connection whose hand-over
@@ -56,9 +54,6 @@ class OwnedFd {
   int fd_;
 };
 
-/// Bytes of header storage per connection before the arena falls back to the heap.
-constexpr std::size_t kArenaBytes = 4096;
-
 Method to_method(bhttp::verb verb) {
   switch (verb) {
     case bhttp::verb::get:
@@ -75,6 +70,95 @@ Method to_method(bhttp::verb verb) {
 std::string_view view(beast::string_view s) {
   return {s.data(), s.size()};
 }
+
+/// What the server and its handlers read of a request. One per connection, cleared for each
+/// request, so that its strings stop allocating once they have grown.
+struct RequestHead {
+  Method method = Method::kOther;
+  std::string target;
+  std::string content_type;
+  std::string if_none_match;
+  std::string authorization;
+  std::string host;
+  std::string expect;
+  std::string body;
+
+  void clear() {
+    method = Method::kOther;
+    for (std::string* text :
+         {&target, &content_type, &if_none_match, &authorization, &host, &expect, &body}) {
+      text->clear();
+    }
+  }
+};
+
+/// Beast's request parser keeping only RequestHead's fields (the first of each, as a fields
+/// container's lookup would give): no container of every header is built per request.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  RequestParser(RequestHead& head, std::size_t max_body) : head_{head}, max_body_{max_body} {
+    head_.clear();
+  }
+
+ private:
+  void on_request_impl(bhttp::verb method, beast::string_view /*method_string*/,
+                       beast::string_view target, int /*version*/,
+                       beast::error_code& /*ec*/) override {
+    head_.method = to_method(method);
+    head_.target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int /*status*/, beast::string_view /*reason*/, int /*version*/,
+                        beast::error_code& ec) override {
+    ec = bhttp::error::bad_method;  // a request parser never reads a status line
+  }
+  void on_field_impl(bhttp::field name, beast::string_view /*name_string*/,
+                     beast::string_view value, beast::error_code& /*ec*/) override {
+    std::string* into = nullptr;
+    switch (name) {
+      case bhttp::field::content_type:
+        into = &head_.content_type;
+        break;
+      case bhttp::field::if_none_match:
+        into = &head_.if_none_match;
+        break;
+      case bhttp::field::authorization:
+        into = &head_.authorization;
+        break;
+      case bhttp::field::host:
+        into = &head_.host;
+        break;
+      case bhttp::field::expect:
+        into = &head_.expect;
+        break;
+      default:
+        return;
+    }
+    if (into->empty()) {
+      into->assign(value.data(), value.size());
+    }
+  }
+  void on_header_impl(beast::error_code& /*ec*/) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code& /*ec*/) override {
+    if (length) {
+      head_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, max_body_)));
+    }
+  }
+  std::size_t on_body_impl(beast::string_view body, beast::error_code& /*ec*/) override {
+    head_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t /*size*/, beast::string_view /*extensions*/,
+                            beast::error_code& /*ec*/) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t /*remain*/, beast::string_view body,
+                                 beast::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(beast::error_code& /*ec*/) override {}
+
+  RequestHead& head_;
+  std::size_t max_body_;
+};
 
 void append_number(std::string& out, std::uint64_t n) {
   char buf[24];
@@ -275,7 +359,15 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     open_.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  void run() { do_read_header(); }
+  void run() {
+    // Writes that would block say so instead (send() then goes asynchronous).
+    beast::error_code ec;
+    stream_.non_blocking(true, ec);
+    if (ec) {
+      return do_close();
+    }
+    do_read_header();
+  }
 
   [[nodiscard]] net::any_io_executor executor() const override {
     return worker_.ioc.get_executor();
@@ -312,9 +404,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     if (draining() && buffer_.size() == 0) {
       return do_close();
     }
-    arena_.release();
-    parser_.emplace(std::piecewise_construct, std::make_tuple(),
-                    std::make_tuple(std::pmr::polymorphic_allocator<char>{&arena_}));
+    parser_.emplace(request_, worker_.options.server.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(worker_.options.server.max_header_bytes));
     parser_->body_limit(worker_.options.server.max_body_bytes);
     idle_ = buffer_.size() == 0;
@@ -334,7 +424,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
       return handle();
     }
     deadline_ = started_ + worker_.options.server.read_timeout;
-    if (common::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+    if (common::iequals(request_.expect, "100-continue")) {
       // Tell the client to send the body (curl waits a second for this otherwise).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -389,17 +479,16 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
 
   void handle() {
     deadline_ = Clock::time_point::max();  // a deferred answer has no deadline of the server's
-    const auto& message = parser_->get();
     Request request;
-    request.method = to_method(message.method());
-    request.target = view(message.target());
-    request.content_type = view(message[bhttp::field::content_type]);
-    request.if_none_match = view(message[bhttp::field::if_none_match]);
-    request.authorization = view(message[bhttp::field::authorization]);
-    request.host = view(message[bhttp::field::host]);
-    request.body = message.body();
+    request.method = request_.method;
+    request.target = request_.target;
+    request.content_type = request_.content_type;
+    request.if_none_match = request_.if_none_match;
+    request.authorization = request_.authorization;
+    request.host = request_.host;
+    request.body = request_.body;
     response_.reset();
-    close_ = !message.keep_alive();
+    close_ = !parser_->keep_alive();
     deferred_ = false;
     worker_.handler->handle(request, response_, *this);
     if (!deferred_) {
@@ -420,11 +509,28 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
 
   void send(bool handled) {
     close_ = close_ || draining();
-    worker_.handler->finished(response_, Clock::now() - started_, handled);
+    const Clock::time_point now = Clock::now();
+    worker_.handler->finished(response_, now - started_, handled);
     write_head(head_, response_, worker_.options.server_name, close_);
-    const std::array<net::const_buffer, 2> buffers = {net::buffer(head_),
-                                                      net::buffer(response_.body)};
-    arm(worker_.options.server.read_timeout);
+    std::array<net::const_buffer, 2> buffers = {net::buffer(head_), net::buffer(response_.body)};
+    // Most answers fit the socket's send buffer: write them now, without an asynchronous
+    // operation and a trip through the scheduler; what does not fit is written asynchronously.
+    beast::error_code ec;
+    const std::size_t sent = stream_.write_some(buffers, ec);
+    if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+      return do_close();
+    }
+    const std::size_t total = buffers[0].size() + buffers[1].size();
+    if (!ec && sent == total) {
+      return on_write({}, sent);
+    }
+    if (sent < buffers[0].size()) {
+      buffers[0] += sent;
+    } else {
+      buffers[1] += sent - buffers[0].size();
+      buffers[0] = {};
+    }
+    deadline_ = now + worker_.options.server.read_timeout;
     net::async_write(stream_, buffers,
                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
@@ -452,9 +558,8 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
   Worker& worker_;
   std::atomic<std::size_t>& open_;
   beast::flat_buffer buffer_;
-  std::array<std::byte, kArenaBytes> arena_buffer_;
-  std::pmr::monotonic_buffer_resource arena_{arena_buffer_.data(), arena_buffer_.size()};
-  std::optional<Parser> parser_;
+  RequestHead request_;
+  std::optional<RequestParser> parser_;
   Response response_;
   std::string head_;
   Clock::time_point started_;

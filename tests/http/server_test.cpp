@@ -74,6 +74,18 @@ class TestHandler : public mutex_edge::http::Handler {
       mutex_edge::http::error(response, 418, "teapot", "a \"quote\", a tab\t and a \x01");
       return;
     }
+    if (request.target.starts_with("/big/")) {  // /big/N: N bytes, more than a socket takes
+      response.content_type = "text/plain";
+      response.body.assign(std::stoul(std::string{request.target.substr(5)}), 'b');
+      return;
+    }
+    if (request.target == "/head") {  // the fields a handler reads, as the server kept them
+      response.content_type = "text/plain";
+      response.body = std::string{request.content_type} + "|" + std::string{request.host} + "|" +
+                      std::string{request.authorization} + "|" +
+                      std::string{request.if_none_match} + "|" + std::string{request.body};
+      return;
+    }
     response.content_type = "text/plain";
     response.body = std::string{request.target} + ":" + std::string{request.body};
   }
@@ -150,6 +162,47 @@ TEST_CASE("a connection is kept alive and pipelined requests are answered in ord
   CHECK(client.read_response().body == "/b:");
   CHECK(client.read_response().body == "/c:");
   CHECK(client.get("/d").body == "/d:");  // still open
+}
+
+TEST_CASE("the head's fields, chunked bodies and Expect: 100-continue reach the handler",
+          "[http][server]") {
+  Fixture f;
+  HttpClient client{f.server->port()};
+  // The first of a repeated field counts; field names in any case.
+  client.send_raw(
+      "POST /head HTTP/1.1\r\nhOST: h1\r\nHost: h2\r\nContent-Type: text/x\r\n"
+      "Authorization: Bearer k\r\nIf-None-Match: \"e\"\r\nX-Other: o\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  CHECK(client.read_response().body == "text/x|h1|Bearer k|\"e\"|abcde");
+  // The next request on the connection starts with none of those.
+  client.send_raw("GET /head HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(client.read_response().body == "|x|||");
+
+  HttpClient waiting{f.server->port()};
+  waiting.send_raw(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  CHECK(waiting.read_response().status == 100);
+  waiting.send_raw("hi");
+  CHECK(waiting.read_response().body == "/echo:hi");
+
+  HttpClient chunky{f.server->port()};
+  std::string chunks = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) {
+    chunks += "3e8\r\n" + std::string(1000, 'c') + "\r\n";  // 5,000 bytes: over the 4,096
+  }
+  chunky.send_raw(chunks + "0\r\n\r\n");
+  CHECK(chunky.read_response().status == 413);
+}
+
+TEST_CASE("an answer larger than the socket takes at once is written whole", "[http][server]") {
+  Fixture f;
+  HttpClient client{f.server->port()};
+  for (const std::size_t size : {std::size_t{32} << 20, std::size_t{10}, std::size_t{9} << 20}) {
+    const HttpResponse response = client.get("/big/" + std::to_string(size));
+    REQUIRE(response.status == 200);
+    CHECK(response.body.size() == size);
+    CHECK(response.body.find_first_not_of('b') == std::string::npos);
+  }
 }
 
 TEST_CASE("oversized bodies and heads and garbage are refused and the connection closed",
