@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "common/json_writer.hpp"
+
 namespace mutex_edge::cache {
 namespace {
 
@@ -100,7 +102,12 @@ GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash)
     ids_.insert(ids_.end(), slot.holdouts.begin(), slot.holdouts.end());
     record.end = static_cast<std::uint32_t>(ids_.size());
     slots_.push_back(record);
+    plain_strings_ = plain_strings_ && common::JsonWriter::plain(slot.variant_key);
+    longest_variant_key_ =
+        std::max(longest_variant_key_, static_cast<std::uint32_t>(slot.variant_key.size()));
+    most_slot_ids_ = std::max(most_slot_ids_, record.end - record.experiments);
   }
+  plain_strings_ = plain_strings_ && common::JsonWriter::plain(group.key);
 }
 
 GroupEntry::Slot GroupEntry::slot(std::size_t pos) const noexcept {

@@ -48,6 +48,12 @@ class GroupEntry {
   [[nodiscard]] std::size_t slot_count() const noexcept { return slots_.size(); }
   [[nodiscard]] Slot slot(std::size_t pos) const noexcept;
   [[nodiscard]] const eval::CompiledGroup& compiled() const noexcept { return compiled_; }
+  /// What an answer's writer needs to size and write this group's member at once: whether its
+  /// key and every variant key are plain JSON strings (nothing to escape), the longest variant
+  /// key, and the most experiment and holdout ids of one slot.
+  [[nodiscard]] bool plain_strings() const noexcept { return plain_strings_; }
+  [[nodiscard]] std::size_t longest_variant_key() const noexcept { return longest_variant_key_; }
+  [[nodiscard]] std::size_t most_slot_ids() const noexcept { return most_slot_ids_; }
 
   /// The group as it was configured (for the read API, persistence and comparisons).
   [[nodiscard]] config::GroupConfig to_config() const;
@@ -84,6 +90,9 @@ class GroupEntry {
   std::vector<SlotRecord> slots_;
   std::vector<std::int64_t> ids_;
   eval::CompiledGroup compiled_;
+  bool plain_strings_ = true;
+  std::uint32_t longest_variant_key_ = 0;
+  std::uint32_t most_slot_ids_ = 0;
 };
 
 }  // namespace mutex_edge::cache

@@ -99,14 +99,15 @@ class JsonWriter {
   }
   /// Writes `s` as a JSON string literal at `at` (room for max_string_bytes(s)); returns its end.
   [[gnu::always_inline]] static char* put_string(char* at, std::string_view s) noexcept {
-    if (plain(s)) [[likely]] {
-      *at++ = '"';
-      std::memcpy(at, s.data(), s.size());
-      at += s.size();
-      *at++ = '"';
-      return at;
-    }
-    return put_escaped(at, s);
+    return plain(s) ? put_plain(at, s) : put_escaped(at, s);
+  }
+  /// put_string for a string known to be plain(): quotes and bytes, no check.
+  [[gnu::always_inline]] static char* put_plain(char* at, std::string_view s) noexcept {
+    *at++ = '"';
+    std::memcpy(at, s.data(), s.size());
+    at += s.size();
+    *at++ = '"';
+    return at;
   }
   /// Writes a literal that needs no escape (JSON punctuation and names) at `at`.
   template <std::size_t N>

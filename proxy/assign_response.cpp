@@ -36,47 +36,81 @@ void write_explain(common::JsonWriter& writer, const cache::GroupEntry& group,
   writer.end_array().end_object();
 }
 
+/// The most bytes put_member writes for `group`.
+std::size_t member_bytes(const cache::GroupEntry& group) {
+  using W = common::JsonWriter;
+  constexpr std::size_t kFixed = 128;  // punctuation, names, the index and the reason
+  return kFixed + W::max_string_bytes(group.key()) + 6 * group.longest_variant_key() +
+         21 * group.most_slot_ids();
+}
+
+/// `"<key>":{"slot":...,"holdouts":[...]` (the object left open for an explain) at `at`, which
+/// has room for member_bytes(group).
+char* put_member(char* at, const cache::GroupEntry& group, const eval::Assignment& assignment) {
+  using W = common::JsonWriter;
+  const bool plain = group.plain_strings();
+  auto put_text = [plain](char* to, std::string_view text) {
+    return plain ? W::put_plain(to, text) : W::put_string(to, text);
+  };
+  at = put_text(at, group.key());
+  at = W::put(at, ":{\"slot\":");
+  const bool assigned = assignment.slot != eval::kNoSlot;
+  const cache::GroupEntry::Slot slot =
+      assigned ? group.slot(static_cast<std::size_t>(assignment.slot)) : cache::GroupEntry::Slot{};
+  at = assigned ? put_text(at, slot.variant_key) : W::put(at, "null");
+  at = W::put(at, ",\"reason\":");
+  at = W::put_plain(at, eval::to_string(assignment.reason));  // a name of ours: never escaped
+  at = W::put(at, ",\"index\":");
+  at = assigned ? W::put(at, slot.index) : W::put(at, "null");
+  at = W::put(at, ",\"experiments\":");
+  at = put_ids(at, slot.experiments);
+  at = W::put(at, ",\"holdouts\":");
+  return put_ids(at, slot.holdouts);
+}
+
 }  // namespace
 
 void write_assignment_map(common::JsonWriter& writer, const cache::Snapshot& snapshot,
                           const eval::User& user, std::span<const std::size_t> groups, bool explain,
                           AssignObserver observer) {
-  using W = common::JsonWriter;
-  writer.key("assignments").begin_object();
   const eval::UserKeys keys{user};  // hashed once for every group's individuals
-  for (std::size_t i : groups) {
-    const cache::GroupEntry& group = snapshot.group(i);
-    const eval::Assignment assignment = group.compiled().assign(user, keys);
+  auto assign = [&](std::size_t i) {
+    const eval::Assignment assignment = snapshot.group(i).compiled().assign(user, keys);
     if (observer.on_assign != nullptr) {
       observer.on_assign(observer.context, i, assignment.slot);
     }
-    // The member `"<key>":{"slot":...,"holdouts":[...]` in one piece: this runs for every group
-    // of every answer, and the writer's calls one by one cost several times more.
-    const bool assigned = assignment.slot != eval::kNoSlot;
-    const cache::GroupEntry::Slot slot = assigned
-                                             ? group.slot(static_cast<std::size_t>(assignment.slot))
-                                             : cache::GroupEntry::Slot{};
-    const std::string_view reason = eval::to_string(assignment.reason);
-    constexpr std::size_t kFixed = 128;  // punctuation, names, the index and the reason
-    const std::size_t most = kFixed + W::max_string_bytes(group.key()) +
-                             W::max_string_bytes(slot.variant_key) + W::max_string_bytes(reason) +
-                             21 * (slot.experiments.size() + slot.holdouts.size());
-    writer.value_in_place(most, [&](char* at) {
-      at = W::put_string(at, group.key());
-      at = W::put(at, ":{\"slot\":");
-      at = assigned ? W::put_string(at, slot.variant_key) : W::put(at, "null");
-      at = W::put(at, ",\"reason\":");
-      at = W::put_string(at, reason);
-      at = W::put(at, ",\"index\":");
-      at = assigned ? W::put(at, slot.index) : W::put(at, "null");
-      at = W::put(at, ",\"experiments\":");
-      at = put_ids(at, slot.experiments);
-      at = W::put(at, ",\"holdouts\":");
-      return put_ids(at, slot.holdouts);
-    });
-    if (explain) {
-      write_explain(writer, group, assignment);
+    return assignment;
+  };
+  writer.key("assignments");
+  if (!explain) {
+    // The whole map in one piece: this runs for every group of every answer, and the writer's
+    // calls one by one cost several times more.
+    std::size_t most = 2;
+    for (std::size_t i : groups) {
+      most += member_bytes(snapshot.group(i)) + 2;
     }
+    writer.value_in_place(most, [&](char* at) {
+      *at++ = '{';
+      for (std::size_t n = 0; n < groups.size(); ++n) {
+        if (n != 0) {
+          *at++ = ',';
+        }
+        const cache::GroupEntry& group = snapshot.group(groups[n]);
+        at = put_member(at, group, assign(groups[n]));
+        *at++ = '}';
+      }
+      *at++ = '}';
+      return at;
+    });
+    return;
+  }
+  writer.begin_object();
+  for (std::size_t i : groups) {
+    const cache::GroupEntry& group = snapshot.group(i);
+    const eval::Assignment assignment = assign(i);
+    writer.value_in_place(member_bytes(group),
+                          [&](char* at) { return put_member(at, group, assignment); });
+    write_explain(writer, group, assignment);
     writer.end_object();
   }
   writer.end_object();

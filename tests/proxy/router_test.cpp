@@ -100,6 +100,38 @@ TEST_CASE("draining turns /readyz to 503", "[proxy][router]") {
   CHECK(handle(router, "/assign?device_id=x").status == 200);
 }
 
+TEST_CASE("answers escape keys that need it and match the writer's own output", "[proxy][router]") {
+  Fixture f;
+  proxy::Router router{*f.service, *f.metrics, f.settings, 0};
+  config::GroupConfig quoted = testing::make_group(1, "say \"hi\"\\now", 100, "s");
+  quoted.slots[0].variant_key = "tab\there";
+  quoted.slots[0].experiments = {0, 7, 9007199254740993};
+  quoted.slots[0].holdouts = {42};
+  config::GroupConfig plain = testing::make_group(2, "plain", 100, "s");
+  auto page = config::parse_list_page(testing::list_json({quoted, plain}));
+  REQUIRE(page.has_value());
+  for (const auto& problem : page->rejected) {
+    FAIL_CHECK(problem.to_string());
+  }
+  f.service->apply(std::move(*page), cache::SourceKind::kFile, "test");
+
+  const std::string body = handle(router, "/assign?device_id=x").body;
+  CHECK(body ==
+        "{\"version\":1,\"assignments\":{"
+        R"("say \"hi\"\\now":{"slot":"tab\there","reason":"all","index":1,)"
+        R"("experiments":[0,7,9007199254740993],"holdouts":[42]},)"
+        R"("plain":{"slot":"slot-1","reason":"all","index":1,"experiments":[2],)"
+        R"("holdouts":[]}}})");
+  // explain goes through the writer, member by member: the same members, one more field each.
+  const std::string explained = handle(router, "/assign?device_id=x&explain=true").body;
+  CHECK_THAT(explained, Catch::StartsWith("{\"version\":1,\"assignments\":{"
+                                          R"("say \"hi\"\\now":{"slot":"tab\there",)"));
+  CHECK_THAT(explained, Catch::Contains(R"("holdouts":[42],"explain":{"bucketingKey")"));
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  REQUIRE(parser.parse(explained).get(root) == simdjson::SUCCESS);
+}
+
 TEST_CASE("an answer counts its assignment under the group's served slot", "[proxy][router]") {
   Fixture f;
   proxy::Router router{*f.service, *f.metrics, f.settings, 0};
