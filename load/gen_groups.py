@@ -2,13 +2,11 @@
 """Writes a large configuration in the list endpoint's shape, reproducibly from a seed.
 
     gen_groups.py --groups 10000 --seed 1 --out groups.json
-        [--edit-name K] [--new-salts S] [--from groups.json]
 
-Each group has 2 to 20 slots whose integer percentages sum to 100, 3 experiments and 5
-individuals per slot, bucketing on device_id. With --from, the groups are read back instead of
-generated and edited: --edit-name K renames group K (one group changes), --new-salts S gives
-every group a salt derived from S (every group changes: a full rebuild). The file is replaced
-atomically (written beside it, then renamed), as a deployment tool would.
+Each group (id K, key group-K) has 2 to 20 slots whose integer percentages sum to 100, 3
+experiments and 5 individuals per slot, bucketing on device_id. The file is replaced
+atomically (written beside it, then renamed), as a deployment tool would. Used by
+load/run.sh and load/large_config.py.
 """
 import argparse
 import json
@@ -60,20 +58,5 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--groups", type=int, default=10000)
 parser.add_argument("--seed", type=int, default=1)
 parser.add_argument("--out", required=True)
-parser.add_argument("--from", dest="source")
-parser.add_argument("--edit-name", type=int)
-parser.add_argument("--new-salts", type=int)
 args = parser.parse_args()
-
-if args.source:
-    with open(args.source, encoding="utf-8") as f:
-        groups = json.load(f)["mutexes"]
-else:
-    groups = make_groups(args.groups, args.seed)
-if args.edit_name is not None:
-    g = groups[args.edit_name % len(groups)]
-    g["name"] = f"{g['name']} (edit {args.edit_name})"
-if args.new_salts is not None:
-    for g in groups:
-        g["bucketingSalt"] = f"{g['bucketingSalt'][:6]}-{args.new_salts}"
-write(args.out, groups)
+write(args.out, make_groups(args.groups, args.seed))

@@ -234,7 +234,7 @@ def first_answer(edge, target, deadline):
 
 
 def wrk_p99(port, groups, seconds, deadline):
-    script = os.path.join(ROOT, "load", "assign_varied_users.lua")
+    script = os.path.join(ROOT, "load", "scenarios", "get_one.lua")
     out = subprocess.run(
         (["taskset", "-c", os.environ["WRK_CPU"]] if os.environ.get("WRK_CPU") else []) +
         ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", script,

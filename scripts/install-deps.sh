@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything mutex-edge needs to build, test and load-test, from Debian bookworm packages.
 # Used by the README's two commands, by .ci/run and by the Dockerfile. Run as root.
-# --load also installs what load/run_assign_vs_nginx.sh needs (wrk, and nginx as the reference server).
+# --load also installs what load/run.sh needs (wrk, nginx as the reference server, gnuplot for the plots).
 set -euo pipefail
 
 packages=(
@@ -24,7 +24,7 @@ command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 for arg in "$@"; do
   case "$arg" in
-    --load) packages+=(wrk nginx-light) ;;
+    --load) packages+=(wrk nginx-light gnuplot-nox) ;;
     *) echo "install-deps.sh: unknown argument '$arg' (known: --load)" >&2; exit 2 ;;
   esac
 done
