@@ -48,6 +48,13 @@ class GroupEntry {
   [[nodiscard]] std::size_t slot_count() const noexcept { return slots_.size(); }
   [[nodiscard]] Slot slot(std::size_t pos) const noexcept;
   [[nodiscard]] const eval::CompiledGroup& compiled() const noexcept { return compiled_; }
+  /// Starts loading what an answer for this user reads of the group into the cache.
+  void prefetch(const eval::UserKeys& keys) const noexcept {
+    __builtin_prefetch(text_.data());
+    __builtin_prefetch(slots_.data());
+    __builtin_prefetch(ids_.data());
+    compiled_.prefetch(keys);
+  }
   /// What an answer's writer needs to size and write this group's member at once: whether its
   /// key and every variant key are plain JSON strings (nothing to escape), the longest variant
   /// key, and the most experiment and holdout ids of one slot.

@@ -278,6 +278,17 @@ std::optional<std::string_view> CompiledGroup::bucketing_value(const User& user)
   return std::nullopt;
 }
 
+void CompiledGroup::prefetch(const UserKeys& keys) const noexcept {
+  __builtin_prefetch(upper_.data());
+  if (!individuals_.empty()) {
+    for (const bool device : {false, true}) {
+      if (const LookupKey* id = keys.id(device)) {
+        individuals_.prefetch(*id);
+      }
+    }
+  }
+}
+
 Assignment CompiledGroup::assign(const User& user, const UserKeys& keys) const noexcept {
   Assignment result;
   if (const int slot = inclusion_slot(user, keys, result.reason); slot != kNoSlot) {

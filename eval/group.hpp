@@ -88,6 +88,12 @@ class InclusionSet {
   /// find() for a key already folded and hashed (see LookupKey).
   [[nodiscard]] int find(const LookupKey& key) const noexcept;
   [[nodiscard]] bool empty() const noexcept { return keys_.empty(); }
+  /// Starts loading the table's line for `key` into the cache (an answer asks for it soon).
+  void prefetch(const LookupKey& key) const noexcept {
+    if (!table_.empty()) {
+      __builtin_prefetch(&table_[key.hash & (table_.size() - 1)]);
+    }
+  }
   /// The first slot position listing "(none)" (the engine's "value is missing"), or kNoSlot.
   [[nodiscard]] int none_slot() const noexcept { return none_slot_; }
 
@@ -134,6 +140,10 @@ class CompiledGroup {
   }
   /// The same with the user's keys made once for many groups (`keys` is UserKeys{user}).
   [[nodiscard]] Assignment assign(const User& user, const UserKeys& keys) const noexcept;
+
+  /// Starts loading what assign() reads for this user into the cache, so that the loads of a
+  /// group not touched lately overlap instead of following one another.
+  void prefetch(const UserKeys& keys) const noexcept;
 
   [[nodiscard]] std::size_t slot_count() const noexcept { return upper_.size(); }
   /// Slot `pos` holds distribution values in [lower_bound(pos), upper_bound(pos)).

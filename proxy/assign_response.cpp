@@ -36,6 +36,10 @@ void write_explain(common::JsonWriter& writer, const cache::GroupEntry& group,
   writer.end_array().end_object();
 }
 
+/// Groups of an answer whose data is prefetched before the first is assigned: a group of a large
+/// configuration is rarely in the cache, and its loads then overlap.
+constexpr std::size_t kPrefetched = 8;
+
 /// The most bytes put_member writes for `group`.
 std::size_t member_bytes(const cache::GroupEntry& group) {
   using W = common::JsonWriter;
@@ -74,6 +78,9 @@ void write_assignment_map(common::JsonWriter& writer, const cache::Snapshot& sna
                           const eval::User& user, std::span<const std::size_t> groups, bool explain,
                           AssignObserver observer) {
   const eval::UserKeys keys{user};  // hashed once for every group's individuals
+  for (std::size_t i : groups.first(std::min<std::size_t>(groups.size(), kPrefetched))) {
+    snapshot.group(i).prefetch(keys);
+  }
   auto assign = [&](std::size_t i) {
     const eval::Assignment assignment = snapshot.group(i).compiled().assign(user, keys);
     if (observer.on_assign != nullptr) {
