@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cache/group_entry.hpp"
+#include "cache/key_index.hpp"
 #include "config/error.hpp"
 #include "config/model.hpp"
 #include "config/parser.hpp"
@@ -84,13 +85,6 @@ class Snapshot {
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-
   Snapshot() = default;
 
   std::uint64_t version_ = 0;
@@ -98,7 +92,7 @@ class Snapshot {
   SnapshotOrigin origin_;
   std::vector<EntryPtr> entries_;
   // Views into the entries' own strings, which live as long as the entries.
-  std::unordered_map<std::string_view, std::size_t, StringHash, std::equal_to<>> by_key_;
+  KeyIndex by_key_;
   std::unordered_map<std::int64_t, std::size_t> by_id_;
   std::unordered_multimap<std::uint64_t, std::size_t> by_hash_;
   std::unordered_map<common::Digest, std::size_t, common::DigestHash> by_digest_;
