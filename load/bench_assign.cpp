@@ -6,14 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "eval/group.hpp"
 #include "eval/murmur3.hpp"
+#include "load/bench_args.hpp"
 
 namespace {
 
@@ -63,12 +62,7 @@ GroupSet make_groups(std::size_t count, int slots, std::mt19937& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 0.3;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0) {
-      seconds = std::atof(argv[i + 1]);
-    }
-  }
+  const double seconds = mutex_edge::bench::number_arg(argc, argv, "--seconds", 0.3);
   std::mt19937 rng{12345};
   constexpr std::size_t kUsers = 4096;
   std::vector<std::string> ids;

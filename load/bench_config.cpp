@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -28,6 +27,7 @@
 #include "common/json_writer.hpp"
 #include "config/parser.hpp"
 #include "config/serialize.hpp"
+#include "load/bench_args.hpp"
 
 namespace {
 
@@ -98,15 +98,6 @@ std::string list_page(const std::vector<config::GroupConfig>& groups) {
   return out;
 }
 
-std::size_t parse_arg(int argc, char** argv, const char* name, std::size_t fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) {
-      return static_cast<std::size_t>(std::strtoull(argv[i + 1], nullptr, 10));
-    }
-  }
-  return fallback;
-}
-
 void print(const char* what, double ms, double reference_ms, std::size_t groups) {
   std::printf("%-44s %10.3f ms %9.2f us/group %8.2f x reference\n", what, ms,
               ms * 1000.0 / static_cast<double>(groups), ms / reference_ms);
@@ -115,14 +106,11 @@ void print(const char* what, double ms, double reference_ms, std::size_t groups)
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 0.3;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0) {
-      seconds = std::atof(argv[i + 1]);
-    }
-  }
-  const std::size_t snapshot_groups = parse_arg(argc, argv, "--groups", 10000);
-  const std::size_t page_groups = parse_arg(argc, argv, "--page-groups", 1000);
+  const double seconds = bench::number_arg(argc, argv, "--seconds", 0.3);
+  const auto snapshot_groups =
+      static_cast<std::size_t>(bench::number_arg(argc, argv, "--groups", 10000));
+  const auto page_groups =
+      static_cast<std::size_t>(bench::number_arg(argc, argv, "--page-groups", 1000));
   if (snapshot_groups == 0 || page_groups == 0) {
     std::fprintf(stderr, "mutex-edge-bench-config: --groups and --page-groups must be over 0\n");
     return 2;
