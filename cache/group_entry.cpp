@@ -1,6 +1,7 @@
 #include "cache/group_entry.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -9,6 +10,38 @@
 
 namespace mutex_edge::cache {
 namespace {
+
+/// The most characters of one id and its comma in ids_json.
+constexpr std::size_t kMaxIdChars = 21;
+
+/// `ids` as a JSON array, "[1,2,3]": kept so, an answer copies it instead of formatting numbers.
+std::string ids_json(std::span<const std::int64_t> ids) {
+  std::string out(2 + kMaxIdChars * ids.size(), '\0');
+  char* at = out.data();
+  *at++ = '[';
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i != 0) {
+      *at++ = ',';
+    }
+    at = std::to_chars(at, at + kMaxIdChars, ids[i]).ptr;
+  }
+  *at++ = ']';
+  out.resize(static_cast<std::size_t>(at - out.data()));
+  return out;
+}
+
+/// The ids of an array ids_json wrote.
+std::vector<std::int64_t> parse_ids(std::string_view json) {
+  std::vector<std::int64_t> ids;
+  const char* at = json.data() + 1;                       // after '['
+  const char* const end = json.data() + json.size() - 1;  // at ']'
+  while (at < end) {
+    std::int64_t id = 0;
+    at = std::from_chars(at, end, id).ptr + 1;  // past the ',' (or the end)
+    ids.push_back(id);
+  }
+  return ids;
+}
 
 eval::CompiledGroup compile(const config::GroupConfig& group) {
   std::vector<eval::SlotDef> slots;
@@ -79,13 +112,11 @@ GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash)
   std::size_t bytes = group.key.size() + group.name.size() + group.description.size() +
                       group.evaluation_mode.size() + group.bucketing_key.size() +
                       group.bucketing_salt.size();
-  std::size_t ids = 0;
   for (const config::SlotConfig& slot : group.slots) {
-    bytes += slot.name.size() + slot.variant_key.size();
-    ids += slot.experiments.size() + slot.holdouts.size();
+    bytes += slot.name.size() + slot.variant_key.size() + 4 +
+             kMaxIdChars * (slot.experiments.size() + slot.holdouts.size());
   }
   text_.reserve(bytes);
-  ids_.reserve(ids);
   slots_.reserve(group.slots.size());
   key_ = store(group.key);
   name_ = store(group.name);
@@ -94,31 +125,26 @@ GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash)
   bucketing_key_ = store(group.bucketing_key);
   salt_ = store(group.bucketing_salt);
   for (const config::SlotConfig& slot : group.slots) {
-    SlotRecord record{slot.index, slot.percentage, store(slot.name), store(slot.variant_key), 0, 0,
-                      0};
-    record.experiments = static_cast<std::uint32_t>(ids_.size());
-    ids_.insert(ids_.end(), slot.experiments.begin(), slot.experiments.end());
-    record.holdouts = static_cast<std::uint32_t>(ids_.size());
-    ids_.insert(ids_.end(), slot.holdouts.begin(), slot.holdouts.end());
-    record.end = static_cast<std::uint32_t>(ids_.size());
+    const SlotRecord record{slot.index,
+                            slot.percentage,
+                            store(slot.name),
+                            store(slot.variant_key),
+                            store(ids_json(slot.experiments)),
+                            store(ids_json(slot.holdouts))};
     slots_.push_back(record);
     plain_strings_ = plain_strings_ && common::JsonWriter::plain(slot.variant_key);
     longest_variant_key_ =
         std::max(longest_variant_key_, static_cast<std::uint32_t>(slot.variant_key.size()));
-    most_slot_ids_ = std::max(most_slot_ids_, record.end - record.experiments);
+    longest_ids_ = std::max(longest_ids_, record.experiments.length + record.holdouts.length);
   }
   plain_strings_ = plain_strings_ && common::JsonWriter::plain(group.key);
+  text_.shrink_to_fit();  // the ids' room was reserved at its most; spans are offsets
 }
 
 GroupEntry::Slot GroupEntry::slot(std::size_t pos) const noexcept {
   const SlotRecord& r = slots_[pos];
-  const std::span<const std::int64_t> ids{ids_};
-  return Slot{r.index,
-              r.percentage,
-              view(r.name),
-              view(r.variant_key),
-              ids.subspan(r.experiments, r.holdouts - r.experiments),
-              ids.subspan(r.holdouts, r.end - r.holdouts)};
+  return Slot{r.index,         r.percentage, view(r.name), view(r.variant_key), view(r.experiments),
+              view(r.holdouts)};
 }
 
 config::GroupConfig GroupEntry::to_config() const {
@@ -139,8 +165,8 @@ config::GroupConfig GroupEntry::to_config() const {
     out.index = s.index;
     out.variant_key = s.variant_key;
     out.percentage = s.percentage;
-    out.experiments.assign(s.experiments.begin(), s.experiments.end());
-    out.holdouts.assign(s.holdouts.begin(), s.holdouts.end());
+    out.experiments = parse_ids(s.experiments);
+    out.holdouts = parse_ids(s.holdouts);
     const eval::InclusionSet& individuals = compiled_.individuals();
     out.individuals.reserve(individuals.count(pos));
     for (std::size_t i = 0; i < individuals.count(pos); ++i) {
@@ -166,10 +192,8 @@ bool GroupEntry::same_content(const config::GroupConfig& group) const noexcept {
     const config::SlotConfig& c = group.slots[pos];
     const Slot s = slot(pos);
     if (c.index != s.index || c.percentage != s.percentage || c.name != s.name ||
-        c.variant_key != s.variant_key ||
-        !std::equal(c.experiments.begin(), c.experiments.end(), s.experiments.begin(),
-                    s.experiments.end()) ||
-        !std::equal(c.holdouts.begin(), c.holdouts.end(), s.holdouts.begin(), s.holdouts.end()) ||
+        c.variant_key != s.variant_key || ids_json(c.experiments) != s.experiments ||
+        ids_json(c.holdouts) != s.holdouts ||
         !same_list(c.individuals, compiled_.individuals(), pos) ||
         !same_list(c.cohorts, compiled_.cohorts(), pos)) {
       return false;
@@ -180,7 +204,7 @@ bool GroupEntry::same_content(const config::GroupConfig& group) const noexcept {
 
 std::size_t GroupEntry::memory_bytes() const noexcept {
   return sizeof(*this) + text_.capacity() + slots_.capacity() * sizeof(SlotRecord) +
-         ids_.capacity() * sizeof(std::int64_t) + compiled_.memory_bytes();
+         compiled_.memory_bytes();
 }
 
 }  // namespace mutex_edge::cache

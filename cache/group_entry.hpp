@@ -28,8 +28,8 @@ class GroupEntry {
     int percentage = 0;
     std::string_view name;
     std::string_view variant_key;
-    std::span<const std::int64_t> experiments;
-    std::span<const std::int64_t> holdouts;
+    std::string_view experiments;  // JSON arrays of ids, as answers write them: "[7002,7003]"
+    std::string_view holdouts;
   };
 
   /// Compiles a validated group whose content hash is `hash`. Throws std::invalid_argument on
@@ -52,15 +52,14 @@ class GroupEntry {
   void prefetch(const eval::UserKeys& keys) const noexcept {
     __builtin_prefetch(text_.data());
     __builtin_prefetch(slots_.data());
-    __builtin_prefetch(ids_.data());
     compiled_.prefetch(keys);
   }
   /// What an answer's writer needs to size and write this group's member at once: whether its
   /// key and every variant key are plain JSON strings (nothing to escape), the longest variant
-  /// key, and the most experiment and holdout ids of one slot.
+  /// key, and the longest experiments and holdouts JSON of one slot, together.
   [[nodiscard]] bool plain_strings() const noexcept { return plain_strings_; }
   [[nodiscard]] std::size_t longest_variant_key() const noexcept { return longest_variant_key_; }
-  [[nodiscard]] std::size_t most_slot_ids() const noexcept { return most_slot_ids_; }
+  [[nodiscard]] std::size_t longest_ids() const noexcept { return longest_ids_; }
 
   /// The group as it was configured (for the read API, persistence and comparisons).
   [[nodiscard]] config::GroupConfig to_config() const;
@@ -79,9 +78,8 @@ class GroupEntry {
     int percentage;
     Span name;
     Span variant_key;
-    std::uint32_t experiments;  // ids_[experiments, holdouts) are the experiments,
-    std::uint32_t holdouts;     // ids_[holdouts, end) the holdouts
-    std::uint32_t end;
+    Span experiments;  // JSON arrays in text_
+    Span holdouts;
   };
 
   [[nodiscard]] std::string_view view(Span span) const noexcept {
@@ -95,11 +93,10 @@ class GroupEntry {
   std::string text_;  // every string of the group but its individuals and cohorts
   Span key_, name_, description_, mode_, bucketing_key_, salt_;
   std::vector<SlotRecord> slots_;
-  std::vector<std::int64_t> ids_;
   eval::CompiledGroup compiled_;
   bool plain_strings_ = true;
   std::uint32_t longest_variant_key_ = 0;
-  std::uint32_t most_slot_ids_ = 0;
+  std::uint32_t longest_ids_ = 0;  // the longest experiments and holdouts JSON of one slot
 };
 
 }  // namespace mutex_edge::cache

@@ -109,6 +109,11 @@ class JsonWriter {
     *at++ = '"';
     return at;
   }
+  /// Writes already-serialised JSON at `at`.
+  [[gnu::always_inline]] static char* put_raw(char* at, std::string_view json) noexcept {
+    std::memcpy(at, json.data(), json.size());
+    return at + json.size();
+  }
   /// Writes a literal that needs no escape (JSON punctuation and names) at `at`.
   template <std::size_t N>
   [[gnu::always_inline]] static char* put(char* at, const char (&text)[N]) noexcept {

@@ -3,19 +3,6 @@
 namespace mutex_edge::proxy {
 namespace {
 
-/// `[1,2,3]` at `at`, which has room for 21 bytes an id and 2 more.
-char* put_ids(char* at, std::span<const std::int64_t> ids) {
-  *at++ = '[';
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i != 0) {
-      *at++ = ',';
-    }
-    at = common::JsonWriter::put(at, ids[i]);
-  }
-  *at++ = ']';
-  return at;
-}
-
 void write_explain(common::JsonWriter& writer, const cache::GroupEntry& group,
                    const eval::Assignment& assignment) {
   const eval::CompiledGroup& compiled = group.compiled();
@@ -45,7 +32,7 @@ std::size_t member_bytes(const cache::GroupEntry& group) {
   using W = common::JsonWriter;
   constexpr std::size_t kFixed = 128;  // punctuation, names, the index and the reason
   return kFixed + W::max_string_bytes(group.key()) + 6 * group.longest_variant_key() +
-         21 * group.most_slot_ids();
+         group.longest_ids();
 }
 
 /// `"<key>":{"slot":...,"holdouts":[...]` (the object left open for an explain) at `at`, which
@@ -67,9 +54,9 @@ char* put_member(char* at, const cache::GroupEntry& group, const eval::Assignmen
   at = W::put(at, ",\"index\":");
   at = assigned ? W::put(at, slot.index) : W::put(at, "null");
   at = W::put(at, ",\"experiments\":");
-  at = put_ids(at, slot.experiments);
+  at = W::put_raw(at, slot.experiments.empty() ? "[]" : slot.experiments);
   at = W::put(at, ",\"holdouts\":");
-  return put_ids(at, slot.holdouts);
+  return W::put_raw(at, slot.holdouts.empty() ? "[]" : slot.holdouts);
 }
 
 }  // namespace

@@ -114,7 +114,17 @@ TEST_CASE("an entry gives back the group exactly as configured", "[cache][snapsh
   other.slots[1].holdouts.pop_back();
   CHECK_FALSE(entry.same_content(other));
   CHECK(content_hash(other) != content_hash(g));
-  CHECK(entry.slot(1).holdouts.size() == 2);
+  CHECK(entry.slot(1).holdouts == "[5,6]");  // kept as the JSON answers write
+  // Every id comes back, the largest included; an empty list is "[]".
+  auto ids = g;
+  ids.slots[0].experiments = {0, 9223372036854775807, 42};
+  ids.slots[1].holdouts.clear();
+  const GroupEntry with_ids{ids, content_hash(ids)};
+  CHECK(with_ids.slot(0).experiments == "[0,9223372036854775807,42]");
+  CHECK(with_ids.slot(1).holdouts == "[]");
+  CHECK(with_ids.to_config() == ids);
+  CHECK(with_ids.same_content(ids));
+  CHECK_FALSE(with_ids.same_content(g));
   CHECK(entry.memory_bytes() > 0);
 }
 
