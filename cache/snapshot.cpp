@@ -63,10 +63,10 @@ std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, st
     // Named by id and key: `position` leaves out the groups the parser rejected, so it is not
     // the group's place in the document.
     auto label = [&] { return config::describe_group({}, entry->id(), entry->key()); };
-    if (auto holder = snapshot->by_key_.find(entry->key())) {
+    if (auto it = snapshot->by_key_.find(entry->key()); it != snapshot->by_key_.end()) {
       rejected.push_back({config::Problem::kDuplicate, label(), "key",
                           "is already used by group id " +
-                              std::to_string(snapshot->entries_[*holder]->id()) +
+                              std::to_string(snapshot->entries_[it->second]->id()) +
                               "; keys must be unique, the first group keeps it"});
       continue;
     }
@@ -80,7 +80,7 @@ std::unique_ptr<const Snapshot> Snapshot::build(const config::ListPage& page, st
     ++(fresh ? counted.compiled : counted.reused);
     counted.known += known ? 1 : 0;
     const std::size_t index = snapshot->entries_.size();
-    snapshot->by_key_.insert(entry->key(), index);
+    snapshot->by_key_.emplace(entry->key(), index);
     snapshot->by_id_.emplace(entry->id(), index);
     snapshot->by_hash_.emplace(entry->hash(), index);
     if (digest != common::Digest{}) {
@@ -107,7 +107,8 @@ std::unique_ptr<const Snapshot> Snapshot::build(std::vector<config::GroupConfig>
 }
 
 std::optional<std::size_t> Snapshot::find_key(std::string_view key) const noexcept {
-  return by_key_.find(key);
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? std::nullopt : std::optional{it->second};
 }
 
 std::optional<std::size_t> Snapshot::find_id(std::int64_t id) const noexcept {
@@ -150,7 +151,8 @@ std::size_t Snapshot::memory_bytes() const noexcept {
     bytes += entry->memory_bytes();
   }
   // The indexes: a node and a bucket per group each, roughly.
-  bytes += by_key_.memory_bytes() + (by_id_.size() + by_hash_.size()) * 48;
+  bytes += by_key_.bucket_count() * (sizeof(std::string_view) + sizeof(std::size_t) + 1) +
+           (by_id_.size() + by_hash_.size()) * 48;
   return bytes;
 }
 

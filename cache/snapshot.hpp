@@ -12,8 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "cache/group_entry.hpp"
-#include "cache/key_index.hpp"
 #include "config/error.hpp"
 #include "config/model.hpp"
 #include "config/parser.hpp"
@@ -91,8 +92,10 @@ class Snapshot {
   std::uint64_t content_hash_ = 0;
   SnapshotOrigin origin_;
   std::vector<EntryPtr> entries_;
-  // Views into the entries' own strings, which live as long as the entries.
-  KeyIndex by_key_;
+  // Views into the entries' own strings, which live as long as the entries. An open-addressing
+  // table: in a large configuration, which is rarely in the cache, a lookup loads the table and
+  // the key, where a node-based map chases a bucket, a node and the key one after another.
+  boost::unordered_flat_map<std::string_view, std::size_t> by_key_;
   std::unordered_map<std::int64_t, std::size_t> by_id_;
   std::unordered_multimap<std::uint64_t, std::size_t> by_hash_;
   std::unordered_map<common::Digest, std::size_t, common::DigestHash> by_digest_;

@@ -30,6 +30,21 @@ TEST_CASE("a snapshot finds groups by key and id", "[cache][snapshot]") {
   CHECK(snapshot->compiled(0).slot_count() == 2);
 }
 
+TEST_CASE("a large snapshot finds every key it holds, and only those", "[cache][snapshot]") {
+  std::vector<ConfigError> rejected;
+  auto snapshot = Snapshot::build(mutex_edge::testing::many_groups(5000), 1, {"test"}, rejected);
+  REQUIRE(rejected.empty());
+  REQUIRE(snapshot->size() == 5000);
+  for (std::size_t i = 0; i < 5000; ++i) {
+    REQUIRE(snapshot->find_key("g" + std::to_string(i + 1)) == i);
+  }
+  CHECK_FALSE(snapshot->find_key("g5001"));
+  CHECK_FALSE(snapshot->find_key(""));
+  CHECK_FALSE(snapshot->find_key("g1 "));
+  CHECK_FALSE(snapshot->find_key(std::string(1024, 'k')));
+  CHECK(snapshot->memory_bytes() > 0);
+}
+
 TEST_CASE("repeated keys and ids keep the first group and report the others", "[cache][snapshot]") {
   std::vector<ConfigError> rejected;
   auto snapshot = Snapshot::build({group(1, "a"), group(2, "a"), group(1, "c"), group(3, "d")}, 1,
