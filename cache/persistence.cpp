@@ -56,6 +56,14 @@ common::Result<PersistedConfig> load_config(const std::filesystem::path& state_d
       root["fetchedAtMs"].get_int64().get(fetched_ms) != simdjson::SUCCESS) {
     return common::Error{path.string() + ": no source or fetchedAtMs: not a saved state"};
   }
+  // A time the clock cannot hold (past the year 2262) is no time this process saved.
+  constexpr std::int64_t kMaxMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::duration::max())
+                                      .count();
+  if (fetched_ms > kMaxMs || fetched_ms < -kMaxMs) {
+    return common::Error{path.string() + ": fetchedAtMs " + std::to_string(fetched_ms) +
+                         " is out of range: not a saved state"};
+  }
   persisted.page = std::move(*page);
   persisted.source = std::string{source};
   persisted.fetched_at =

@@ -20,6 +20,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include "common/text.hpp"
+
 namespace mutex_edge::cache {
 namespace {
 
@@ -212,6 +214,7 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
     std::string first_etag;
     bool same_etag = true;
     std::string during;
+    std::size_t listing_bytes = 0;  // the bodies of the pages read so far
 
     auto fail = [&](PollOutcome outcome, std::string message) {
       fetch.outcome = outcome;
@@ -243,6 +246,7 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       request.set(http::field::host, target.host_header);
       request.set(http::field::user_agent, "mutex-edge");
       request.set(http::field::accept, "application/json");
+      request.set(http::field::accept_encoding, "identity");
       if (!options.api_key.empty()) {
         request.set(http::field::authorization, "Bearer " + options.api_key);
       }
@@ -260,12 +264,18 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       }
       http::response_parser<http::string_body> parser;
       parser.header_limit(kMaxHeaderBytes);
-      parser.body_limit(options.parse.limits.max_document_bytes);
+      // A page may take what is left of the listing's bytes, and at most one document's.
+      const std::size_t listing_left = options.max_listing_bytes - listing_bytes;
+      const bool listing_caps = listing_left < options.parse.limits.max_document_bytes;
+      parser.body_limit(listing_caps ? listing_left : options.parse.limits.max_document_bytes);
       auto [read_ec, read] = co_await http::async_read(*stream, buffer, parser, kNoThrow);
       if (read_ec == http::error::body_limit) {
         co_return fail(PollOutcome::kInvalidResponse,
-                       page_name + " is larger than the limit of " +
-                           std::to_string(options.parse.limits.max_document_bytes) + " bytes");
+                       listing_caps ? page_name + " takes the listing past --max-upstream-bytes (" +
+                                          std::to_string(options.max_listing_bytes) + " bytes)"
+                                    : page_name + " is larger than the limit of " +
+                                          std::to_string(options.parse.limits.max_document_bytes) +
+                                          " bytes (--max-config-bytes)");
       }
       if (read_ec) {
         co_return fail(PollOutcome::kNetworkError,
@@ -290,6 +300,14 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
           co_return fail(PollOutcome::kRateLimited, text);
         }
         co_return fail(PollOutcome::kHttpError, text);
+      }
+      listing_bytes += response.body().size();
+      if (const auto encoding = response[http::field::content_encoding];
+          !encoding.empty() && !beast::iequals(encoding, "identity")) {
+        co_return fail(PollOutcome::kInvalidResponse,
+                       page_name + " came with Content-Encoding: " +
+                           common::excerpt({encoding.data(), encoding.size()}) +
+                           ", though the request asked for identity");
       }
       auto page = config::parse_list_page(response.body(), options.parse);
       if (!page) {

@@ -29,6 +29,7 @@ struct UpstreamOptions {
   std::size_t page_limit = 1000;
   std::size_t max_pages = 1000;
   config::ParseOptions parse;  // limits per page (max_document_bytes caps each response body)
+  std::size_t max_listing_bytes = std::size_t{512} << 20;  // all the pages of one listing
 };
 
 /// One poll, for metrics: how it ended, how long it took, how many pages it fetched.

@@ -335,11 +335,15 @@ void add_server_flags(Flags& flags, ServerFlags& server) {
   flags.number("max-body-bytes", server.max_body_bytes, "BYTES", 64, std::size_t{256} << 20,
                "largest request body; beyond it 413");
   flags.number("max-connections", server.max_connections, "N", 1, 1000000,
-               "most client connections open at once; more are answered 503 and closed");
+               "most client connections open at once; more are answered 503 and closed (each "
+               "takes a file descriptor: the open-file limit, ulimit -n, is raised to fit up to "
+               "its hard limit, and a warning says when it cannot be)");
   flags.duration("idle-timeout", server.idle_timeout,
                  "close a connection that starts no request for this long", Duration{1});
   flags.duration("read-timeout", server.read_timeout,
-                 "longest time to read a request body or write a response", Duration{1});
+                 "longest time to read the rest of a request once it has begun (head and "
+                 "body), and to write a response; then the connection is closed",
+                 Duration{1});
   flags.duration("shutdown-grace", server.shutdown_grace,
                  "on SIGTERM/SIGINT, how long in-flight requests may take before exit");
   flags.check([&server]() -> std::optional<std::string> {

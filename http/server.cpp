@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -57,6 +58,7 @@ class OwnedFd {
 Method to_method(bhttp::verb verb) {
   switch (verb) {
     case bhttp::verb::get:
+    case bhttp::verb::head:  // answered as GET, without the body (Request::head)
       return Method::kGet;
     case bhttp::verb::post:
       return Method::kPost;
@@ -75,6 +77,7 @@ std::string_view view(beast::string_view s) {
 /// request, so that its strings stop allocating once they have grown.
 struct RequestHead {
   Method method = Method::kOther;
+  bool head = false;
   std::string target;
   std::string content_type;
   std::string if_none_match;
@@ -85,6 +88,7 @@ struct RequestHead {
 
   void clear() {
     method = Method::kOther;
+    head = false;
     for (std::string* text :
          {&target, &content_type, &if_none_match, &authorization, &host, &expect, &body}) {
       text->clear();
@@ -105,6 +109,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
                        beast::string_view target, int /*version*/,
                        beast::error_code& /*ec*/) override {
     head_.method = to_method(method);
+    head_.head = method == bhttp::verb::head;
     head_.target.assign(target.data(), target.size());
   }
   void on_response_impl(int /*status*/, beast::string_view /*reason*/, int /*version*/,
@@ -219,6 +224,31 @@ void write_head(std::string& head, const Response& response, std::string_view se
   head.resize(static_cast<std::size_t>(at - head.data()));
 }
 
+/// Each connection takes a file descriptor: raises the soft open-file limit to what
+/// `connections` needs (within the hard limit), and warns when it still falls short.
+void raise_fd_limit(std::size_t connections) {
+  constexpr rlim_t kReserved = 64;  // listeners, the upstream, files, logs, the tests' pipes
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  const rlim_t wanted = static_cast<rlim_t>(connections) + kReserved;
+  if (limit.rlim_cur >= wanted) {
+    return;
+  }
+  rlimit raised = limit;
+  raised.rlim_cur = std::min(wanted, limit.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+    limit = raised;
+  }
+  if (limit.rlim_cur < wanted) {
+    spdlog::warn(
+        "msg=\"the open-file limit is below what --max-connections needs: connections beyond it "
+        "fail to be accepted\" max_connections={} open_file_limit={} hard_limit={}",
+        connections, limit.rlim_cur, limit.rlim_max);
+  }
+}
+
 }  // namespace
 
 void Response::reset() {
@@ -262,18 +292,30 @@ bool is_json(std::string_view content_type) noexcept {
 }
 
 void run_until_signal(Server& server, net::io_context& control, std::function<void()> on_signal) {
+  run_until_signal(std::vector<Server*>{&server}, control, std::move(on_signal));
+}
+
+void run_until_signal(const std::vector<Server*>& servers, net::io_context& control,
+                      std::function<void()> on_signal) {
   net::signal_set signals{control, SIGINT, SIGTERM};
-  signals.async_wait([&signals, &server, &control, on_signal = std::move(on_signal)](
+  signals.async_wait([&signals, &servers, &control, on_signal = std::move(on_signal)](
                          beast::error_code ec, int signal) {
     if (ec) {
       return;
     }
     spdlog::info("msg=\"shutting down: draining connections\" signal={} grace_ms={}", signal,
-                 server.options().server.shutdown_grace.count());
+                 servers.front()->options().server.shutdown_grace.count());
     if (on_signal) {
       on_signal();
     }
-    server.drain([&control] { control.stop(); });
+    auto left = std::make_shared<std::size_t>(servers.size());
+    for (Server* server : servers) {
+      server->drain([&control, left] {
+        if (--*left == 0) {
+          control.stop();
+        }
+      });
+    }
     signals.async_wait([&control](beast::error_code second, int) {
       if (!second) {
         control.stop();
@@ -281,7 +323,9 @@ void run_until_signal(Server& server, net::io_context& control, std::function<vo
     });
   });
   control.run();
-  server.stop();
+  for (Server* server : servers) {
+    server->stop();
+  }
 }
 
 class Session;
@@ -390,6 +434,12 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
   /// Closes the connection if the read or write it waits on is past its deadline: the pending
   /// operation then ends with operation_aborted. Called by the worker's sweep.
   void expire_if_due(Clock::time_point now) {
+    if (reading_head_ && !head_begun_ && buffer_.size() != 0) {
+      // The first bytes of a head have come: the rest must follow within the read timeout, not
+      // the idle one (a client sending a byte at a time holds a connection no longer).
+      head_begun_ = true;
+      deadline_ = std::min(deadline_, now + worker_.options.server.read_timeout);
+    }
     if (now >= deadline_) {
       deadline_ = Clock::time_point::max();
       beast::error_code ec;
@@ -408,7 +458,9 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     parser_->header_limit(static_cast<std::uint32_t>(worker_.options.server.max_header_bytes));
     parser_->body_limit(worker_.options.server.max_body_bytes);
     idle_ = buffer_.size() == 0;
-    arm(worker_.options.server.idle_timeout);
+    reading_head_ = true;
+    head_begun_ = !idle_;
+    arm(idle_ ? worker_.options.server.idle_timeout : worker_.options.server.read_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
@@ -416,6 +468,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
 
   void on_read_header(beast::error_code ec, std::size_t) {
     idle_ = false;
+    reading_head_ = false;
     if (ec) {
       return on_read_error(ec);
     }
@@ -487,6 +540,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     request.authorization = request_.authorization;
     request.host = request_.host;
     request.body = request_.body;
+    request.head = request_.head;
     response_.reset();
     close_ = !parser_->keep_alive();
     deferred_ = false;
@@ -512,7 +566,9 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     const Clock::time_point now = Clock::now();
     worker_.handler->finished(response_, now - started_, handled);
     write_head(head_, response_, worker_.options.server_name, close_);
-    std::array<net::const_buffer, 2> buffers = {net::buffer(head_), net::buffer(response_.body)};
+    // HEAD: the head a GET gets, Content-Length included, and no body.
+    std::array<net::const_buffer, 2> buffers = {
+        net::buffer(head_), request_.head ? net::const_buffer{} : net::buffer(response_.body)};
     // Most answers fit the socket's send buffer: write them now, without an asynchronous
     // operation and a trip through the scheduler; what does not fit is written asynchronously.
     beast::error_code ec;
@@ -564,6 +620,8 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
   std::string head_;
   Clock::time_point started_;
   bool idle_ = true;
+  bool reading_head_ = false;  // waiting in async_read_header
+  bool head_begun_ = false;    // ... and part of the head has arrived
   bool close_ = false;
   bool deferred_ = false;
 };
@@ -740,6 +798,7 @@ Server::~Server() {
 }
 
 void Server::start() {
+  raise_fd_limit(options_.server.max_connections);
   tcp::resolver resolver{control_};
   beast::error_code ec;
   const auto endpoints =

@@ -27,6 +27,7 @@ struct Request {
   std::string_view authorization;
   std::string_view host;
   std::string_view body;
+  bool head = false;  // a HEAD request: handled as the GET it names, answered without the body
 };
 
 /// A response to write. One per connection, reused from request to request, so that its
@@ -98,6 +99,9 @@ class Server;
 /// `on_signal` (e.g. to turn /readyz to 503), drains `server` and returns once it is drained (a
 /// second signal returns at once), with the workers stopped.
 void run_until_signal(Server& server, boost::asio::io_context& control,
+                      std::function<void()> on_signal = {});
+/// The same for several servers (e.g. the serving and the admin listener), drained together.
+void run_until_signal(const std::vector<Server*>& servers, boost::asio::io_context& control,
                       std::function<void()> on_signal = {});
 
 /// An HTTP/1.1 server with keep-alive and pipelining. An acceptor on the control io_context

@@ -55,7 +55,7 @@ void error(http::Response& response, ErrorCode code, std::string_view message) {
   http::error(response, status_of(code), to_string(code), message);
 }
 
-Api::Api(Store& store, const ApiKeys& keys, Options options)
+Api::Api(Store& store, const http::BearerKeys& keys, Options options)
     : store_{store}, keys_{keys}, options_{std::move(options)} {}
 
 Route Api::handle(const http::Request& request, http::Response& response) {
@@ -105,11 +105,11 @@ Route Api::handle(const http::Request& request, http::Response& response) {
   }
 
   if (options_.require_auth) {
-    const AuthResult auth = keys_.check(request.authorization);
-    if (auth != AuthResult::kOk) {
+    const http::KeyCheck auth = keys_.check(request.authorization);
+    if (auth != http::KeyCheck::kOk) {
       response.header("WWW-Authenticate", "Bearer realm=\"mutex-mgmt\"");
       error(response, ErrorCode::kUnauthorized,
-            auth == AuthResult::kMissing
+            auth == http::KeyCheck::kMissing
                 ? "send the management API key as Authorization: Bearer <management-api-key>"
                 : "the management API key in Authorization is not valid");
       return Route::kUnknown;

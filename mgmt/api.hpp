@@ -5,9 +5,9 @@
 #include <string_view>
 
 #include "config/model.hpp"
+#include "http/bearer_keys.hpp"
 #include "http/query.hpp"
 #include "http/server.hpp"
-#include "mgmt/auth.hpp"
 #include "mgmt/errors.hpp"
 #include "mgmt/store.hpp"
 
@@ -39,7 +39,7 @@ class Api {
     config::ConfigLimits limits;
   };
 
-  Api(Store& store, const ApiKeys& keys, Options options);
+  Api(Store& store, const http::BearerKeys& keys, Options options);
 
   /// Fills `response` for `request`; returns the route it took.
   Route handle(const http::Request& request, http::Response& response);
@@ -53,7 +53,7 @@ class Api {
                  http::Response& response);
 
   Store& store_;
-  const ApiKeys& keys_;
+  const http::BearerKeys& keys_;
   Options options_;
   http::QueryParams query_;
 };

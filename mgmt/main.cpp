@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.hpp"
+#include "http/bearer_keys.hpp"
 #include "mgmt/api.hpp"
-#include "mgmt/auth.hpp"
 #include "mgmt/faults.hpp"
 #include "mgmt/seed.hpp"
 #include "mgmt/server.hpp"
@@ -33,7 +33,7 @@ std::string describe_faults(const mgmt::FaultSettings& f) {
          "%,drop:" + std::to_string(f.drop_percent) + "%,seed:" + std::to_string(f.seed);
 }
 
-int serve(const mgmt::Settings& settings, const mgmt::ApiKeys& keys) {
+int serve(const mgmt::Settings& settings, const http::BearerKeys& keys) {
   // Read the seed first: an unusable file stops the start even when the database has groups.
   std::vector<config::GroupConfig> seed;
   if (!settings.seed_path.empty()) {
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     }
     const mgmt::Settings& settings = *parsed->settings;
     const char* env_keys = std::getenv("MUTEX_MGMT_API_KEYS");
-    const mgmt::ApiKeys keys = mgmt::ApiKeys::parse(env_keys == nullptr ? "" : env_keys);
+    const http::BearerKeys keys = http::BearerKeys::parse(env_keys == nullptr ? "" : env_keys);
     if (keys.empty() && !settings.insecure_no_auth) {
       std::cerr << "mutex-mgmt: MUTEX_MGMT_API_KEYS is unset or empty: set it to one or more "
                    "comma-separated API keys, or pass --insecure-no-auth for a local demo\n";

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "proxy/assign_command.hpp"
+#include "proxy/probe_command.hpp"
 #include "proxy/serve_command.hpp"
 
 int main(int argc, char** argv) {
@@ -12,6 +13,9 @@ int main(int argc, char** argv) {
     if (argc >= 2 && std::strcmp(argv[1], "assign") == 0) {
       return mutex_edge::proxy::run_assign_command(argc - 1, argv + 1, std::cin, std::cout,
                                                    std::cerr);
+    }
+    if (argc >= 2 && std::strcmp(argv[1], "probe") == 0) {
+      return mutex_edge::proxy::run_probe_command(argc - 1, argv + 1, std::cout, std::cerr);
     }
     return mutex_edge::proxy::run_serve_command(argc, argv);
   } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 #include "proxy/request_decoder.hpp"
 
 #include <optional>
+#include <span>
 
 #include <simdjson.h>
 
@@ -37,6 +38,17 @@ ApiError invalid_user(std::string message) {
 
 bool truthy(std::string_view value) {
   return value == "1" || value == "true" || value.empty();
+}
+
+/// True when params[i]'s key came earlier in the query (a query has a few fields: the pairs
+/// cost less than a set).
+bool repeated(std::span<const http::QueryParams::Param> params, std::size_t i) noexcept {
+  for (std::size_t j = 0; j < i; ++j) {
+    if (params[j].key == params[i].key) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -213,9 +225,18 @@ struct RequestDecoder::Impl {
     cohorts.clear();
     mutexes.clear();
     bool any_user_field = false;
-    for (const http::QueryParams::Param& param : query.params()) {
-      const std::string_view key = param.key;
-      const std::string_view value = param.value;
+    const auto params = query.params();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string_view key = params[i].key;
+      const std::string_view value = params[i].value;
+      // A field given twice has no one meaning: refuse it rather than take one of the values.
+      // (mutex may repeat: its values are a list.)
+      if (!key.empty() && key != "mutex" && repeated(params, i)) {
+        return ApiError{ErrorCode::kInvalidQuery,
+                        "the query gives '" + common::excerpt(key) +
+                            "' more than once; give each field once (list values are "
+                            "comma-separated)"};
+      }
       if (key == "mutex") {
         request.has_mutexes = true;
         common::for_each_item(value, ',', [this](std::string_view k) { mutexes.push_back(k); });

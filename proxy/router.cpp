@@ -22,12 +22,31 @@ void error(http::Response& response, ErrorCode code, std::string_view message) {
   http::error(response, status_of(code), to_string(code), message);
 }
 
-Router::Router(Service& service, EdgeMetrics& metrics, const Settings& settings, std::size_t worker)
+Router::Router(Service& service, EdgeMetrics& metrics, const Settings& settings, std::size_t worker,
+               RouteSet routes)
     : service_{service},
       metrics_{metrics},
+      settings_{settings},
       worker_{worker},
+      routes_{routes},
       reader_{service.store()},
       decoder_{request_limits(settings)} {}
+
+bool Router::authorized(const http::Request& request, http::Response& response) {
+  if (!settings_.require_key) {
+    return true;
+  }
+  const http::KeyCheck check = settings_.client_keys.check(request.authorization);
+  if (check == http::KeyCheck::kOk) {
+    return true;
+  }
+  response.header("WWW-Authenticate", "Bearer realm=\"mutex-edge\"");
+  error(response, ErrorCode::kUnauthorized,
+        check == http::KeyCheck::kMissing
+            ? "send a client key as Authorization: Bearer <key> (--require-key is on)"
+            : "the client key in Authorization is not valid");
+  return false;
+}
 
 const ServingState* Router::state_or_503(http::Response& response) {
   current_ = reader_.get();
@@ -47,6 +66,7 @@ Route Router::handle(const http::Request& request, http::Response& response) {
   const std::string_view query =
       question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 
+  // HEAD reaches here as GET (the server leaves the body out), so GET routes allow it too.
   auto only = [&](Method allowed, std::string_view allow) {
     if (request.method == allowed) {
       return true;
@@ -56,45 +76,50 @@ Route Router::handle(const http::Request& request, http::Response& response) {
           std::string{"use "} + std::string{allow} + " on " + std::string{path});
     return false;
   };
+  const bool serving = routes_ != RouteSet::kAdmin;
+  const bool admin = routes_ != RouteSet::kServing;
 
-  if (path == "/assign") {
+  if (serving && path == "/assign") {
+    if (!authorized(request, response)) {
+      return Route::kAssign;
+    }
     if (request.method == Method::kGet) {
       assign_get(query, response);
     } else if (request.method == Method::kPost) {
       assign_post(request, response, false);
     } else {
-      response.header("Allow", "GET, POST");
+      response.header("Allow", "GET, HEAD, POST");
       error(response, ErrorCode::kMethodNotAllowed, "use GET or POST on /assign");
     }
     return Route::kAssign;
   }
-  if (path == "/assign/batch") {
-    if (only(Method::kPost, "POST")) {
+  if (serving && path == "/assign/batch") {
+    if (authorized(request, response) && only(Method::kPost, "POST")) {
       assign_post(request, response, true);
     }
     return Route::kAssignBatch;
   }
-  if (path == "/api/1/mutexes") {
-    if (only(Method::kGet, "GET")) {
+  if (serving && path == "/api/1/mutexes") {
+    if (authorized(request, response) && only(Method::kGet, "GET, HEAD")) {
       list_mutexes(request, query, response);
     }
     return Route::kMutexList;
   }
-  if (path.starts_with("/api/1/mutexes/")) {
+  if (serving && path.starts_with("/api/1/mutexes/")) {
     const std::string_view id = path.substr(std::string_view{"/api/1/mutexes/"}.size());
-    if (only(Method::kGet, "GET")) {
+    if (authorized(request, response) && only(Method::kGet, "GET, HEAD")) {
       get_mutex(request, id, response);
     }
     return Route::kMutexGet;
   }
-  if (path == "/healthz") {
-    if (only(Method::kGet, "GET")) {
+  if (admin && path == "/healthz") {
+    if (only(Method::kGet, "GET, HEAD")) {
       response.body = R"({"status":"ok"})";
     }
     return Route::kHealthz;
   }
-  if (path == "/readyz") {
-    if (only(Method::kGet, "GET")) {
+  if (admin && path == "/readyz") {
+    if (only(Method::kGet, "GET, HEAD")) {
       if (service_.ready()) {
         response.body = R"({"ready":true})";
       } else {
@@ -106,22 +131,27 @@ Route Router::handle(const http::Request& request, http::Response& response) {
     }
     return Route::kReadyz;
   }
-  if (path == "/status") {
-    if (only(Method::kGet, "GET")) {
+  if (admin && path == "/status") {
+    if (only(Method::kGet, "GET, HEAD")) {
       response.body = service_.status_json();
     }
     return Route::kStatus;
   }
-  if (path == "/metrics") {
-    if (only(Method::kGet, "GET")) {
+  if (admin && path == "/metrics") {
+    if (only(Method::kGet, "GET, HEAD")) {
       response.content_type = metrics::kTextContentType;
       response.body = metrics_.render();
     }
     return Route::kMetrics;
   }
   error(response, ErrorCode::kNotFound,
-        "no such route; try /assign, /assign/batch, /api/1/mutexes, /healthz, /readyz, "
-        "/status or /metrics");
+        routes_ == RouteSet::kAll
+            ? "no such route; try /assign, /assign/batch, /api/1/mutexes, /healthz, /readyz, "
+              "/status or /metrics"
+        : serving ? "no such route; try /assign, /assign/batch or /api/1/mutexes (/healthz, "
+                    "/readyz, /status and /metrics are on --admin-listen)"
+                  : "no such route; this admin listener answers /healthz, /readyz, /status and "
+                    "/metrics");
   return Route::kUnknown;
 }
 

@@ -21,7 +21,8 @@ namespace mutex_edge::proxy {
 /// takes no lock and, once the buffers have grown, allocates nothing it can avoid.
 class Router {
  public:
-  Router(Service& service, EdgeMetrics& metrics, const Settings& settings, std::size_t worker);
+  Router(Service& service, EdgeMetrics& metrics, const Settings& settings, std::size_t worker,
+         RouteSet routes = RouteSet::kAll);
 
   /// Fills `response` for `request`; returns the route for metrics.
   Route handle(const http::Request& request, http::Response& response);
@@ -35,6 +36,8 @@ class Router {
   void list_mutexes(const http::Request& request, std::string_view query, http::Response& response);
   void get_mutex(const http::Request& request, std::string_view id, http::Response& response);
 
+  /// True when the request may use a serving route (--require-key); else a 401 in `response`.
+  bool authorized(const http::Request& request, http::Response& response);
   /// The served state for this request, or null (and a 503 in `response`) before the first.
   const ServingState* state_or_503(http::Response& response);
   /// Writes the assignments of the decoded request's users (one, or a batch) to the groups
@@ -45,7 +48,9 @@ class Router {
 
   Service& service_;
   EdgeMetrics& metrics_;
+  const Settings& settings_;
   std::size_t worker_;
+  RouteSet routes_;
   cache::StoreReader<ServingState> reader_;
   RequestDecoder decoder_;
   http::QueryParams query_;
@@ -60,8 +65,8 @@ class Router {
 class RouterHandler : public http::Handler {
  public:
   RouterHandler(Service& service, EdgeMetrics& metrics, const Settings& settings,
-                std::size_t worker)
-      : router_{service, metrics, settings, worker}, metrics_{metrics}, worker_{worker} {}
+                std::size_t worker, RouteSet routes = RouteSet::kAll)
+      : router_{service, metrics, settings, worker, routes}, metrics_{metrics}, worker_{worker} {}
 
   void handle(const http::Request& request, http::Response& response,
               http::Exchange& /*exchange*/) override {

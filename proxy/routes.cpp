@@ -23,6 +23,7 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kNotReady) +
     {"invalid_query", 400},
     {"invalid_limit", 400},
     {"invalid_cursor", 400},
+    {"unauthorized", 401},
     {"not_found", 404},
     {"method_not_allowed", 405},
     {"too_many_users", 413},

@@ -25,6 +25,11 @@ inline constexpr std::array kRoutes = {Route::kAssign,   Route::kAssignBatch, Ro
                                        Route::kStatus,   Route::kMetrics,     Route::kUnknown};
 [[nodiscard]] std::string_view to_string(Route route) noexcept;
 
+/// Which routes a listener answers: all of them (no --admin-listen), or the serving routes
+/// (/assign, /assign/batch, the read API) on --listen and the admin routes (/metrics, /status,
+/// /healthz, /readyz) on --admin-listen.
+enum class RouteSet : std::uint8_t { kAll, kServing, kAdmin };
+
 /// The error codes of mutex-edge's HTTP API: `{"error":{"code":"<to_string>","message":...}}`
 /// with status_of's status.
 enum class ErrorCode : std::uint8_t {
@@ -35,6 +40,7 @@ enum class ErrorCode : std::uint8_t {
   kInvalidQuery,          // 400
   kInvalidLimit,          // 400
   kInvalidCursor,         // 400
+  kUnauthorized,          // 401
   kNotFound,              // 404
   kMethodNotAllowed,      // 405
   kTooManyUsers,          // 413

@@ -1,6 +1,7 @@
 #include "proxy/serve_command.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -99,6 +100,7 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   options.request_timeout = settings.upstream_timeout;
   options.ca_file = settings.ca_file;
   options.parse = parse_options(settings, service);
+  options.max_listing_bytes = settings.max_upstream_bytes;
 
   auto persist = [&settings, &service](const std::string& source) {
     if (settings.state_dir.empty()) {
@@ -210,7 +212,10 @@ class SyncThread {
 
 int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
           std::atomic<bool>& retire_inline) {
-  EdgeMetrics metrics{settings.server.threads, settings.assignment_metrics_max_series};
+  // One metric shard per worker thread: the serving listener's, then the admin listener's.
+  const std::size_t admin_threads = settings.admin ? settings.admin->threads : 0;
+  EdgeMetrics metrics{settings.server.threads + admin_threads,
+                      settings.assignment_metrics_max_series};
   // Replaced snapshots are destroyed on the sync thread, never on a worker.
   Service service{settings, metrics, [&sync, &retire_inline](const ServingState* state) {
                     if (retire_inline.load()) {
@@ -238,12 +243,30 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
   options.server_name = "mutex-edge";
   options.connection_opened = [&metrics] { metrics.connection_opened(); };
   options.connection_closed = [&metrics] { metrics.connection_closed(); };
+  const RouteSet serving_routes = settings.admin ? RouteSet::kServing : RouteSet::kAll;
   http::Server server{options,
                       [&](std::size_t worker) {
-                        return std::make_unique<RouterHandler>(service, metrics, settings, worker);
+                        return std::make_unique<RouterHandler>(service, metrics, settings, worker,
+                                                               serving_routes);
                       },
                       control};
+  // --admin-listen: the admin routes on a listener of their own, with their own metric shards.
+  std::optional<http::Server> admin;
+  if (settings.admin) {
+    http::Options admin_options = options;
+    admin_options.server = *settings.admin;
+    admin.emplace(
+        admin_options,
+        [&](std::size_t worker) {
+          return std::make_unique<RouterHandler>(
+              service, metrics, settings, settings.server.threads + worker, RouteSet::kAdmin);
+        },
+        control);
+  }
   try {
+    if (admin) {
+      admin->start();
+    }
     server.start();
   } catch (const std::exception& e) {
     spdlog::critical("msg=\"cannot start\" error={}", quote(e.what()));
@@ -252,12 +275,21 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
   }
   // After a publication, idle workers let go of the replaced snapshot at once.
   service.on_publish([&server] { server.notify_workers(); });
-  spdlog::info("msg=\"listening\" address={}:{} threads={} source={}", settings.server.listen_host,
-               server.port(), settings.server.threads, quote(source->name));
+  const std::string admin_address =
+      admin ? settings.admin->listen_host + ":" + std::to_string(admin->port()) : "off";
+  spdlog::info(
+      "msg=\"listening\" address={}:{} threads={} source={} admin_address={} "
+      "require_key={}",
+      settings.server.listen_host, server.port(), settings.server.threads, quote(source->name),
+      admin_address, settings.require_key);
   sync.start();
   net::post(sync.context(), [&source] { source->start(); });
 
-  http::run_until_signal(server, control, [&] {
+  std::vector<http::Server*> servers{&server};
+  if (admin) {
+    servers.push_back(&*admin);
+  }
+  http::run_until_signal(servers, control, [&] {
     service.begin_drain();
     net::post(sync.context(), [&source] { source->stop(); });
   });
@@ -282,6 +314,11 @@ int run_serve_command(int argc, const char* const* argv) {
   }
   const Settings& settings = *parsed->settings;
   common::setup_logging(settings.log_level, "mutex-edge");
+  if (!settings.require_key && std::getenv("MUTEX_EDGE_CLIENT_KEYS") != nullptr) {
+    spdlog::warn(
+        "msg=\"MUTEX_EDGE_CLIENT_KEYS is set but --require-key is off: client keys are not "
+        "checked\"");
+  }
 
   net::io_context control{1};
   SyncThread sync;

@@ -124,6 +124,19 @@ std::unique_ptr<const ServingState> Service::make_state(
 bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
                     Clock::time_point fetched_at, std::chrono::steady_clock::duration read_time) {
   const auto started = std::chrono::steady_clock::now();
+  if (page.groups.empty() && page.known.empty() && !settings_.allow_empty_config) {
+    // A source that suddenly lists nothing is far likelier broken than emptied on purpose.
+    const auto served = store_.load();
+    if (served && served->snapshot->size() != 0) {
+      record_failure(kind, source,
+                     "the source lists no valid group while " +
+                         std::to_string(served->snapshot->size()) +
+                         " are served: keeping them (--allow-empty-config serves an empty "
+                         "config)",
+                     "empty_refused");
+      return false;
+    }
+  }
   std::vector<config::ConfigError> rejected = std::move(page.rejected);
   const std::size_t known = page.known.size();
   std::uint64_t version = 0;

@@ -1,5 +1,6 @@
 #include "proxy/settings.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace mutex_edge::proxy {
@@ -11,6 +12,14 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       "Options (each also read from MUTEX_EDGE_<NAME>, e.g. MUTEX_EDGE_CONFIG_FILE; "
       "a flag wins over the variable)"};
   common::add_server_flags(flags, s.server);
+  std::string admin_listen;
+  flags.text("admin-listen", admin_listen, "HOST:PORT",
+             "serve /metrics, /status, /healthz and /readyz on this address instead of on "
+             "--listen, so the serving port can be exposed without them (default: off, they "
+             "are served on --listen)");
+  flags.boolean("require-key", s.require_key,
+                "answer /assign, /assign/batch and /api/1/mutexes only with Authorization: "
+                "Bearer <key>, a key of MUTEX_EDGE_CLIENT_KEYS (others get 401)");
   flags.text("config-file", s.config_file, "FILE",
              "serve the groups in FILE (the list endpoint's JSON, {\"mutexes\": [...]}), reloaded "
              "when it changes; a bad edit keeps the last good config");
@@ -56,6 +65,13 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
                "largest config document accepted (a file, a persisted copy, one upstream page)");
   flags.number("max-groups", s.max_groups, "N", 1, 10000000,
                "most groups in a configuration (all the pages of a listing together)");
+  flags.number("max-upstream-bytes", s.max_upstream_bytes, "BYTES", 1024, std::size_t{1} << 36,
+               "most bytes one upstream listing may take, all its pages together (the default "
+               "holds 100,000 groups of 5 KB); beyond it the poll fails and the last good "
+               "config stays");
+  flags.boolean("allow-empty-config", s.allow_empty_config,
+                "serve a listing or file of no groups after one with groups (default false: "
+                "the last good config stays and /status says why)");
   flags.check([&]() -> std::optional<std::string> {
     if (assignment_metrics == "slot") {
       s.assignment_metrics = AssignmentMetrics::kSlot;
@@ -80,6 +96,22 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
                                      "--upstream URL (see --help)"
                                    : "give either --config-file or --upstream, not both";
     }
+    if (!admin_listen.empty()) {
+      common::ServerFlags admin = s.server;
+      if (!common::parse_listen(admin_listen, admin.listen_host, admin.listen_port)) {
+        return "--admin-listen: expected HOST:PORT, got '" + admin_listen + "'";
+      }
+      admin.threads = 1;
+      admin.max_connections = std::min<std::size_t>(admin.max_connections, 256);
+      s.admin = admin;
+    }
+    if (s.require_key) {
+      const char* keys = std::getenv("MUTEX_EDGE_CLIENT_KEYS");
+      s.client_keys = http::BearerKeys::parse(keys == nullptr ? "" : keys);
+      if (s.client_keys.empty()) {
+        return "--require-key: MUTEX_EDGE_CLIENT_KEYS holds no key (give them comma-separated)";
+      }
+    }
     if (!s.state_dir.empty() && s.upstream.empty()) {
       return "--state-dir keeps what --upstream fetched: it needs --upstream";
     }
@@ -92,10 +124,14 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
   return flags.read(
       argc, argv, s,
       "Usage: mutex-edge [OPTIONS]\n"
-      "       mutex-edge assign --config-file FILE < users.jsonl\n\n"
+      "       mutex-edge assign --config-file FILE < users.jsonl\n"
+      "       mutex-edge probe URL [--timeout 2s]   (exit 0 when URL answers 2xx)\n\n"
       "Serves assignments of users to the slots of mutual exclusion groups over HTTP.\n"
       "Durations take a unit: 500ms, 10s, 1m, 1h.\n",
-      "  MUTEX_EDGE_API_KEY  the upstream's bearer key (only from the environment)\n");
+      "  MUTEX_EDGE_API_KEY      the upstream's bearer key (only from the environment)\n"
+      "  MUTEX_EDGE_CLIENT_KEYS  the keys --require-key accepts, comma-separated (only from "
+      "the\n"
+      "                          environment)\n");
 }
 
 }  // namespace mutex_edge::proxy

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/flags.hpp"
 #include "config/model.hpp"
+#include "http/bearer_keys.hpp"
 
 namespace mutex_edge::proxy {
 
@@ -20,6 +21,13 @@ enum class AssignmentMetrics : std::uint8_t { kSlot, kGroup, kOff };
 /// Every option of mutex-edge, validated. Each comes from a flag or a MUTEX_EDGE_* variable.
 struct Settings {
   common::ServerFlags server;  // --listen 127.0.0.1:8080, --threads, limits and timeouts
+  // --admin-listen: /metrics, /status, /healthz and /readyz on their own listener (and no
+  // longer on --listen); the limits and timeouts of --listen, one thread.
+  std::optional<common::ServerFlags> admin;
+  // --require-key: /assign, /assign/batch and the read API want "Authorization: Bearer <key>"
+  // with one of these (MUTEX_EDGE_CLIENT_KEYS, comma-separated; only from the environment).
+  bool require_key = false;
+  http::BearerKeys client_keys;
 
   std::string config_file;
   Duration config_reload_interval = std::chrono::seconds{1};
@@ -42,6 +50,8 @@ struct Settings {
   std::size_t max_batch_users = 1000;
   std::size_t max_config_bytes = 64 * 1024 * 1024;
   std::size_t max_groups = config::ConfigLimits{}.max_groups;
+  std::size_t max_upstream_bytes = std::size_t{512} << 20;  // one listing, all its pages
+  bool allow_empty_config = false;  // else a listing of no groups keeps the last good config
 };
 
 using ParsedSettings = common::CommandLine<Settings>;

@@ -32,7 +32,7 @@ set(cpp_metrics "prometheus")
 set(hpp_config "boost/system")
 set(cpp_config "boost/system;simdjson")
 set(hpp_http "boost/asio")
-set(cpp_http "boost/asio;boost/beast;boost/url;spdlog;posix")
+set(cpp_http "boost/asio;boost/beast;boost/url;spdlog;openssl;posix")
 set(hpp_cache "boost/asio;boost/system;boost/unordered")
 set(cpp_cache "boost/asio;boost/system;boost/unordered;boost/beast;boost/url;simdjson;openssl;posix")
 set(hpp_proxy "boost/asio;boost/system;prometheus")
@@ -124,6 +124,13 @@ foreach(folder IN LISTS folders)
     check_includes("${source}" "${folder}" "${allowed}"
                    "${cpp_${folder}};catch2;simdjson;boost/asio;boost/beast;prometheus;posix")
   endforeach()
+endforeach()
+
+# tests/fuzz drives each parser the way its binary does, so it may use anything of ours.
+file(GLOB sources "${SOURCE_DIR}/tests/fuzz/*.hpp" "${SOURCE_DIR}/tests/fuzz/*.cpp")
+foreach(source IN LISTS sources)
+  check_includes("${source}" "tests" "${folders}"
+                 "simdjson;spdlog;boost/asio;boost/beast;boost/system;posix")
 endforeach()
 
 if(problems)

@@ -160,7 +160,7 @@ TEST_CASE_METHOD(Server, "every documented error has its status and JSON error c
 
   response = client.request("DELETE", "/assign", "", {});
   CHECK(response.status == 405);
-  CHECK(response.header("allow") == "GET, POST");
+  CHECK(response.header("allow") == "GET, HEAD, POST");
   CHECK(error_code(response) == "method_not_allowed");
   CHECK(client.get("/assign/batch").status == 405);
   CHECK(client.post("/healthz", "{}").status == 405);
@@ -339,4 +339,26 @@ TEST_CASE("bad flags and unusable configs fail at start with one clear line", "[
   CHECK(from_env.code == 2);
   CHECK_THAT(from_env.output, Catch::Contains("got 'soon'"));
   CHECK_THAT(flag_wins.output, Catch::Contains("got '1x'"));
+}
+
+TEST_CASE("mutex-edge probe exits 0 on a 2xx answer, 1 otherwise, 2 on bad arguments",
+          "[e2e][proxy][cli][probe]") {
+  Server s;
+  const std::string base = "http://127.0.0.1:" + std::to_string(s.edge.port());
+  auto healthy = testing::run_edge({"probe", base + "/healthz"});
+  CHECK(healthy.code == 0);
+  CHECK(healthy.output.find("/healthz: 200") != std::string::npos);
+  CHECK(testing::run_edge({"probe", base + "/readyz", "--timeout", "1s"}).code == 0);
+  auto missing = testing::run_edge({"probe", base + "/nope"});
+  CHECK(missing.code == 1);
+  CHECK(missing.output.find("404") != std::string::npos);
+  auto refused = testing::run_edge({"probe", "http://127.0.0.1:1/healthz", "--timeout", "500ms"});
+  CHECK(refused.code == 1);
+  CHECK(refused.output.find("connecting to 127.0.0.1:1") != std::string::npos);
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"probe"},
+                                              {"probe", "https://127.0.0.1/healthz"},
+                                              {"probe", base, "--timeout", "soon"},
+                                              {"probe", base, "extra"}}) {
+    CHECK(testing::run_edge(bad).code == 2);
+  }
 }

@@ -88,6 +88,13 @@ TEST_CASE("groups created, edited and archived in mutex-mgmt reach /assign withi
   REQUIRE(created.status == 200);
   simdjson::dom::parser parser;
   const std::int64_t id = parser.parse(created.body).value()["id"].get_int64().value();
+  // A second group, so that archiving the first leaves a listing that is not empty (an empty
+  // one keeps the last good config without --allow-empty-config: tests/e2e/hostile_upstream).
+  REQUIRE(api.request("POST", "/api/1/mutexes",
+                      R"({"projectId":1,"name":"Keeper","key":"keeper","bucketingKey":"device_id",)"
+                      R"("slots":[{"percentage":100,"experiments":[13]}]})",
+                      auth())
+              .status == 200);
 
   // One poll interval is 100 ms: allow a few for a loaded machine.
   CHECK(eventually(

@@ -33,25 +33,6 @@ std::string upstream_url(const testing::ServerProcess& upstream) {
   return "http://127.0.0.1:" + std::to_string(upstream.port());
 }
 
-/// The fast-polling flags every sync test uses; `timeout` for each page.
-std::vector<std::string> chained(const std::string& url, std::vector<std::string> more = {},
-                                 const std::string& timeout = "1s") {
-  std::vector<std::string> args = {"--upstream",
-                                   url,
-                                   "--poll-interval",
-                                   "100ms",
-                                   "--poll-failure-interval",
-                                   "50ms",
-                                   "--poll-backoff-max",
-                                   "200ms",
-                                   "--connect-timeout",
-                                   "500ms",
-                                   "--upstream-timeout",
-                                   timeout};
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
 using testing::many_groups_json;
 
 }  // namespace
@@ -59,7 +40,7 @@ using testing::many_groups_json;
 TEST_CASE("a chained mutex-edge serves the same answers and polls with 304s",
           "[e2e][proxy][sync][chain]") {
   EdgeProcess upstream{{"--config-file", kExample}};
-  EdgeProcess edge{chained(upstream_url(upstream))};
+  EdgeProcess edge{testing::fast_polling(upstream_url(upstream))};
   HttpClient up{upstream.port()};
   HttpClient client{edge.port()};
   REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
@@ -83,7 +64,7 @@ TEST_CASE("2,500 groups over three pages arrive complete", "[e2e][proxy][sync]")
   const auto file = dir.write("groups.json", many_groups_json(2500));
   EdgeProcess upstream{{"--config-file", file.string()}};
   // No page may time out on a busy machine, or the request count below would count a retry.
-  EdgeProcess edge{chained(upstream_url(upstream), {}, "20s")};
+  EdgeProcess edge{testing::fast_polling(upstream_url(upstream), {}, "20s")};
   HttpClient client{edge.port()};
   REQUIRE(eventually([&] { return metric(client, "mutex_edge_config_groups") == 2500; },
                      std::chrono::seconds{30}));
@@ -99,7 +80,7 @@ TEST_CASE("a change upstream reaches /assign within a poll, a bad one keeps the 
   testing::TempDir dir;
   const auto file = dir.write("groups.json", many_groups_json(3, 100));
   EdgeProcess upstream{{"--config-file", file.string(), "--config-reload-interval", "20ms"}};
-  EdgeProcess edge{chained(upstream_url(upstream))};
+  EdgeProcess edge{testing::fast_polling(upstream_url(upstream))};
   HttpClient client{edge.port()};
   REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
   CHECK_THAT(client.get("/assign?device_id=x&mutex=g2").body,
@@ -123,7 +104,7 @@ TEST_CASE("the upstream dying under load changes nothing for clients",
   auto upstream =
       std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
   const std::uint16_t port = upstream->port();
-  EdgeProcess edge{chained(upstream_url(*upstream))};
+  EdgeProcess edge{testing::fast_polling(upstream_url(*upstream))};
   HttpClient client{edge.port()};
   REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
 
@@ -159,7 +140,7 @@ TEST_CASE("cold start: persisted config served at once with the upstream down, e
       std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
   const std::string url = upstream_url(*upstream);
   {
-    EdgeProcess edge{chained(url, {"--state-dir", state.string()})};
+    EdgeProcess edge{testing::fast_polling(url, {"--state-dir", state.string()})};
     HttpClient client{edge.port()};
     REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
     CHECK(edge.stop(SIGTERM) == 0);
@@ -168,7 +149,8 @@ TEST_CASE("cold start: persisted config served at once with the upstream down, e
   upstream.reset();
 
   SECTION("with a persisted copy") {
-    EdgeProcess edge{chained(url, {"--state-dir", state.string(), "--max-staleness", "1h"})};
+    EdgeProcess edge{
+        testing::fast_polling(url, {"--state-dir", state.string(), "--max-staleness", "1h"})};
     HttpClient client{edge.port()};
     const HttpResponse answer = client.get("/assign?device_id=x&mutex=g4");
     CHECK(answer.status == 200);
@@ -179,7 +161,7 @@ TEST_CASE("cold start: persisted config served at once with the upstream down, e
     CHECK(client.get("/assign?device_id=x&mutex=g4").status == 200);
   }
   SECTION("without one") {
-    EdgeProcess edge{chained(url, {"--state-dir", (dir.path() / "empty").string()})};
+    EdgeProcess edge{testing::fast_polling(url, {"--state-dir", (dir.path() / "empty").string()})};
     HttpClient client{edge.port()};
     const HttpResponse answer = client.get("/assign?device_id=x");
     CHECK(answer.status == 503);
@@ -195,7 +177,7 @@ TEST_CASE("a stale config turns /readyz to 503 while /assign keeps answering",
   const auto file = dir.write("groups.json", many_groups_json(2));
   auto upstream =
       std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
-  EdgeProcess edge{chained(upstream_url(*upstream), {"--max-staleness", "500ms"})};
+  EdgeProcess edge{testing::fast_polling(upstream_url(*upstream), {"--max-staleness", "500ms"})};
   HttpClient client{edge.port()};
   REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
   upstream->stop(SIGKILL);
@@ -226,13 +208,13 @@ TEST_CASE("HTTPS upstream: trusted with --ca-file, refused with a clear error wi
   const std::string url = "https://localhost:" + std::to_string(tls.port());
 
   SECTION("with --ca-file") {
-    EdgeProcess edge{chained(url, {"--ca-file", d + "/ca.pem"})};
+    EdgeProcess edge{testing::fast_polling(url, {"--ca-file", d + "/ca.pem"})};
     HttpClient client{edge.port()};
     CHECK(eventually([&] { return metric(client, "mutex_edge_config_groups") == 3; }));
     CHECK(client.get("/assign?device_id=x&mutex=g1").status == 200);
   }
   SECTION("without it") {
-    EdgeProcess edge{chained(url)};
+    EdgeProcess edge{testing::fast_polling(url)};
     HttpClient client{edge.port()};
     CHECK(eventually(
         [&] { return status_field(client, "lastAttempt", "result") == "network_error"; }));
@@ -250,7 +232,7 @@ TEST_CASE("HTTPS upstream: trusted with --ca-file, refused with a clear error wi
 
 TEST_CASE("the API key never shows in logs, /status or metrics", "[e2e][proxy][sync]") {
   EdgeProcess upstream{{"--config-file", kExample}};
-  EdgeProcess edge{chained(upstream_url(upstream), {"--log-level", "debug"}),
+  EdgeProcess edge{testing::fast_polling(upstream_url(upstream), {"--log-level", "debug"}),
                    {{"MUTEX_EDGE_API_KEY", "s3cr3t-management-key"}}};
   HttpClient client{edge.port()};
   REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));

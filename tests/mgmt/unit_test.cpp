@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "mgmt/auth.hpp"
+#include "http/bearer_keys.hpp"
 #include "mgmt/errors.hpp"
 #include "mgmt/faults.hpp"
 #include "mgmt/keys.hpp"
@@ -47,21 +47,21 @@ TEST_CASE("salts are 8 alphanumerics from the whole alphabet", "[mgmt][unit]") {
 
 TEST_CASE("API keys are a comma separated list checked as Bearer tokens by digest",
           "[mgmt][unit][auth]") {
-  const ApiKeys keys = ApiKeys::parse(" alpha , ,beta,");
+  const http::BearerKeys keys = http::BearerKeys::parse(" alpha , ,beta,");
   CHECK(keys.size() == 2);
-  CHECK(keys.check("Bearer alpha") == AuthResult::kOk);
-  CHECK(keys.check("bearer   beta ") == AuthResult::kOk);
-  CHECK(keys.check("BEARER beta") == AuthResult::kOk);
-  CHECK(keys.check("Bearer gamma") == AuthResult::kInvalid);
-  CHECK(keys.check("Bearer alph") == AuthResult::kInvalid);
-  CHECK(keys.check("Bearer alphaa") == AuthResult::kInvalid);
-  CHECK(keys.check("") == AuthResult::kMissing);
-  CHECK(keys.check("Bearer") == AuthResult::kMissing);
-  CHECK(keys.check("Bearer   ") == AuthResult::kMissing);
-  CHECK(keys.check("Basic alpha") == AuthResult::kMissing);
-  CHECK(ApiKeys::parse("").empty());
-  CHECK(ApiKeys::parse(" , ").empty());
-  CHECK(ApiKeys{}.check("Bearer x") == AuthResult::kInvalid);
+  CHECK(keys.check("Bearer alpha") == http::KeyCheck::kOk);
+  CHECK(keys.check("bearer   beta ") == http::KeyCheck::kOk);
+  CHECK(keys.check("BEARER beta") == http::KeyCheck::kOk);
+  CHECK(keys.check("Bearer gamma") == http::KeyCheck::kInvalid);
+  CHECK(keys.check("Bearer alph") == http::KeyCheck::kInvalid);
+  CHECK(keys.check("Bearer alphaa") == http::KeyCheck::kInvalid);
+  CHECK(keys.check("") == http::KeyCheck::kMissing);
+  CHECK(keys.check("Bearer") == http::KeyCheck::kMissing);
+  CHECK(keys.check("Bearer   ") == http::KeyCheck::kMissing);
+  CHECK(keys.check("Basic alpha") == http::KeyCheck::kMissing);
+  CHECK(http::BearerKeys::parse("").empty());
+  CHECK(http::BearerKeys::parse(" , ").empty());
+  CHECK(http::BearerKeys{}.check("Bearer x") == http::KeyCheck::kInvalid);
 }
 
 TEST_CASE("settings come from flags and MUTEX_MGMT variables with flags first", "[mgmt][unit]") {

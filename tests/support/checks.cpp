@@ -1,5 +1,7 @@
 #include "tests/support/checks.hpp"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 namespace mutex_edge::testing {
@@ -44,12 +46,17 @@ Attempt last_attempt(HttpClient& client) {
   return attempt;
 }
 
-Load::Load(std::uint16_t port)
-    : thread_{[this, port] {
+Load::Load(std::uint16_t port, std::vector<std::pair<std::string, std::string>> headers)
+    : thread_{[this, port, headers = std::move(headers)] {
         HttpClient client{port};
         for (int i = 0; !stop_.load(); ++i) {
           try {
-            const HttpResponse response = client.get("/assign?device_id=" + std::to_string(i));
+            const auto started = std::chrono::steady_clock::now();
+            const HttpResponse response =
+                client.get("/assign?device_id=" + std::to_string(i), headers);
+            latencies_ms_.push_back(std::chrono::duration<double, std::milli>(
+                                        std::chrono::steady_clock::now() - started)
+                                        .count());
             ++(response.status == 200 ? ok_ : failed_);
           } catch (const std::exception&) {
             ++failed_;  // the connection broke: that counts, and ends the load
@@ -67,6 +74,16 @@ void Load::finish() {
   if (thread_.joinable()) {
     thread_.join();
   }
+}
+
+double Load::latency_ms(double q) const {
+  if (latencies_ms_.empty()) {
+    return 0;
+  }
+  std::vector<double> sorted = latencies_ms_;
+  std::sort(sorted.begin(), sorted.end());
+  const auto at = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1));
+  return sorted[at];
 }
 
 }  // namespace mutex_edge::testing

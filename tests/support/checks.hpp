@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "tests/support/http_client.hpp"
 
@@ -38,10 +40,11 @@ struct Attempt {
 };
 Attempt last_attempt(HttpClient& client);
 
-/// Sends GET /assign with changing users on its own connection until finish(); counts answers.
+/// Sends GET /assign with changing users on its own connection until finish(); counts answers
+/// and keeps each one's latency.
 class Load {
  public:
-  explicit Load(std::uint16_t port);
+  explicit Load(std::uint16_t port, std::vector<std::pair<std::string, std::string>> headers = {});
   ~Load();
   Load(const Load&) = delete;
   Load& operator=(const Load&) = delete;
@@ -49,8 +52,11 @@ class Load {
   void finish();
   [[nodiscard]] long ok() const { return ok_.load(); }
   [[nodiscard]] long failed() const { return failed_.load(); }
+  /// The `q` quantile (0..1) of the answers' latencies, in ms; after finish().
+  [[nodiscard]] double latency_ms(double q) const;
 
  private:
+  std::vector<double> latencies_ms_;  // written by the load's thread until finish()
   std::atomic<bool> stop_{false};
   std::atomic<long> ok_{0};
   std::atomic<long> failed_{0};

@@ -135,4 +135,22 @@ CommandResult run_binary(const std::string& binary, const std::vector<std::strin
   return result;
 }
 
+std::vector<std::string> fast_polling(const std::string& url, std::vector<std::string> more,
+                                      const std::string& timeout) {
+  std::vector<std::string> args = {"--upstream",
+                                   url,
+                                   "--poll-interval",
+                                   "100ms",
+                                   "--poll-failure-interval",
+                                   "50ms",
+                                   "--poll-backoff-max",
+                                   "200ms",
+                                   "--connect-timeout",
+                                   "500ms",
+                                   "--upstream-timeout",
+                                   timeout};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
 }  // namespace mutex_edge::testing

@@ -60,6 +60,11 @@ class MgmtProcess : public ServerProcess {
       : ServerProcess(kMgmtBinary, std::move(args), env, listen) {}
 };
 
+/// mutex-edge's flags to poll `url` quickly (every 100 ms, backing off from 50 to 200 ms, a
+/// 500 ms connect timeout and `timeout` for each page), then `more`.
+std::vector<std::string> fast_polling(const std::string& url, std::vector<std::string> more = {},
+                                      const std::string& timeout = "1s");
+
 /// Runs `<binary> <args>` to completion (bounded); returns its exit code and output.
 struct CommandResult {
   int code = -1;

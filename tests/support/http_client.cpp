@@ -60,7 +60,7 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
   }
   impl_->stream.expires_after(kTimeout);
   http::write(impl_->stream, req);
-  return read_response();
+  return read_response(method == "HEAD");
 }
 
 void HttpClient::send_raw(const std::string& bytes) {
@@ -68,9 +68,10 @@ void HttpClient::send_raw(const std::string& bytes) {
   net::write(impl_->stream, net::buffer(bytes));
 }
 
-HttpResponse HttpClient::read_response() {
+HttpResponse HttpClient::read_response(bool head) {
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
+  parser.skip(head);  // the answer to HEAD has a Content-Length but no body
   impl_->stream.expires_after(kTimeout);
   http::read(impl_->stream, impl_->buffer, parser);
   const auto& res = parser.get();

@@ -38,8 +38,8 @@ class HttpClient {
 
   /// Writes raw bytes as they are (pipelining, malformed requests).
   void send_raw(const std::string& bytes);
-  /// Reads one response (after send_raw).
-  HttpResponse read_response();
+  /// Reads one response (after send_raw); `head`: the answer to a HEAD request (no body).
+  HttpResponse read_response(bool head = false);
   /// True once the server closed the connection (reads return end of stream).
   bool closed_by_peer();
 

@@ -5,26 +5,27 @@
 #include <string_view>
 #include <vector>
 
-namespace mutex_edge::mgmt {
+namespace mutex_edge::http {
 
-enum class AuthResult : unsigned char { kOk, kMissing, kInvalid };
+enum class KeyCheck : unsigned char { kOk, kMissing, kInvalid };
 
-/// The accepted management API keys. Only their SHA-256 digests are kept, and a presented key
+/// The keys a server accepts as "Authorization: Bearer <key>" (mutex-mgmt's API keys, mutex-edge's
+/// client keys). Only their SHA-256 digests are kept, and a presented key
 /// is compared with every one of them in constant time, so neither the position of the first
 /// differing byte nor the key's length shows in the timing.
-class ApiKeys {
+class BearerKeys {
  public:
-  ApiKeys() = default;
+  BearerKeys() = default;
 
-  /// MUTEX_MGMT_API_KEYS's value: comma-separated keys, blanks around each ignored, empty
-  /// entries skipped.
-  [[nodiscard]] static ApiKeys parse(std::string_view list);
+  /// A variable's value (MUTEX_MGMT_API_KEYS, MUTEX_EDGE_CLIENT_KEYS): comma-separated keys, blanks
+  /// around each ignored, empty entries skipped.
+  [[nodiscard]] static BearerKeys parse(std::string_view list);
 
   [[nodiscard]] bool empty() const noexcept { return digests_.empty(); }
   [[nodiscard]] std::size_t size() const noexcept { return digests_.size(); }
 
   /// Checks an `Authorization` header value: `Bearer <key>` (the scheme in any case).
-  [[nodiscard]] AuthResult check(std::string_view authorization) const;
+  [[nodiscard]] KeyCheck check(std::string_view authorization) const;
 
  private:
   using Digest = std::array<unsigned char, 32>;
@@ -33,4 +34,4 @@ class ApiKeys {
   std::vector<Digest> digests_;
 };
 
-}  // namespace mutex_edge::mgmt
+}  // namespace mutex_edge::http

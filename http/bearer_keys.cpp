@@ -1,4 +1,4 @@
-#include "mgmt/auth.hpp"
+#include "http/bearer_keys.hpp"
 
 #include <stdexcept>
 
@@ -7,7 +7,7 @@
 
 #include "common/text.hpp"
 
-namespace mutex_edge::mgmt {
+namespace mutex_edge::http {
 namespace {
 
 using common::iequals;
@@ -15,7 +15,7 @@ using common::trim;
 
 }  // namespace
 
-ApiKeys::Digest ApiKeys::digest(std::string_view key) {
+BearerKeys::Digest BearerKeys::digest(std::string_view key) {
   Digest out{};
   unsigned int size = 0;
   if (EVP_Digest(key.data(), key.size(), out.data(), &size, EVP_sha256(), nullptr) != 1 ||
@@ -25,8 +25,8 @@ ApiKeys::Digest ApiKeys::digest(std::string_view key) {
   return out;
 }
 
-ApiKeys ApiKeys::parse(std::string_view list) {
-  ApiKeys keys;
+BearerKeys BearerKeys::parse(std::string_view list) {
+  BearerKeys keys;
   common::for_each_item(list, ',', [&](std::string_view item) {
     if (const std::string_view key = trim(item); !key.empty()) {
       keys.digests_.push_back(digest(key));
@@ -35,15 +35,15 @@ ApiKeys ApiKeys::parse(std::string_view list) {
   return keys;
 }
 
-AuthResult ApiKeys::check(std::string_view authorization) const {
+KeyCheck BearerKeys::check(std::string_view authorization) const {
   authorization = trim(authorization);
   const std::size_t space = authorization.find(' ');
   if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "bearer")) {
-    return AuthResult::kMissing;
+    return KeyCheck::kMissing;
   }
   const std::string_view key = trim(authorization.substr(space + 1));
   if (key.empty()) {
-    return AuthResult::kMissing;
+    return KeyCheck::kMissing;
   }
   const Digest presented = digest(key);
   // Every configured key is compared, whatever matched before: no early exit.
@@ -52,7 +52,7 @@ AuthResult ApiKeys::check(std::string_view authorization) const {
     matched |=
         static_cast<int>(CRYPTO_memcmp(expected.data(), presented.data(), presented.size()) == 0);
   }
-  return matched != 0 ? AuthResult::kOk : AuthResult::kInvalid;
+  return matched != 0 ? KeyCheck::kOk : KeyCheck::kInvalid;
 }
 
-}  // namespace mutex_edge::mgmt
+}  // namespace mutex_edge::http
