@@ -7,9 +7,12 @@
     run_helper.py nginx-conf TEMPLATE DIR PORT WORKERS
                                             writes DIR/nginx.conf serving DIR/body.json
     run_helper.py churn --url URL --groups N --seed S --interval 0.1 --seconds T --out F
+                        [--vary experiments|mixed]
                                             edits a group of mutex-mgmt every interval (the
                                             bearer key from MUTEX_MGMT_KEY) until T seconds or
-                                            SIGTERM; writes its counts to F as JSON
+                                            SIGTERM; writes its counts to F as JSON. --vary
+                                            mixed (load/soak.sh) rotates through experiments,
+                                            individuals, holdouts and the description
 
 Every network call has a timeout and every loop a bound.
 """
@@ -102,10 +105,25 @@ def nginx_conf(template, directory, port, workers):
     print("return" if answer.startswith("      return") else "file")
 
 
+def mixed_edit(rng, seed, n):
+    """The n-th edit of --vary mixed: (path suffix, body), each different from all before it."""
+    kind, slot = n % 4, rng.randint(1, 2)  # every generated group has at least 2 slots
+    if kind == 0:
+        return f"/slots/{slot}", {"experiments": [seed, n]}
+    if kind == 1:
+        return f"/slots/{slot}", {"individuals": [f"soak-{seed}-{n}-{i}" for i in range(rng.randint(1, 8))]}
+    if kind == 2:
+        return f"/slots/{slot}", {"holdouts": [seed, n]}
+    return "", {"description": f"soak edit {seed}-{n}"}
+
+
 def churn(argv):
     """PATCH /api/1/mutexes/K/slots/1 with new experiments, K drawn from the seed (give each
-    run its own seed)."""
+    run its own seed); with --vary mixed, the edits of mixed_edit."""
     opts = dict(zip(argv[::2], argv[1::2]))
+    if opts.get("--vary", "experiments") not in ("experiments", "mixed"):
+        sys.exit(f"run_helper.py: --vary is experiments or mixed, not {opts['--vary']!r}")
+    mixed = opts.get("--vary") == "mixed"
     url = urllib.parse.urlsplit(opts["--url"])
     groups, interval = int(opts["--groups"]), float(opts["--interval"])
     rng = random.Random(int(opts["--seed"]))
@@ -122,10 +140,14 @@ def churn(argv):
         k = rng.randint(1, groups)
         # (seed, n) is new in every edit of every run: each edit changes the group.
         body = json.dumps({"experiments": [int(opts["--seed"]), n]})
+        path = f"/api/1/mutexes/{k}/slots/1"
+        if mixed:
+            suffix, edit = mixed_edit(rng, int(opts["--seed"]), n)
+            path, body = f"/api/1/mutexes/{k}{suffix}", json.dumps(edit)
         t = time.monotonic()
         try:
             conn = conn or http.client.HTTPConnection(url.hostname, url.port, timeout=2)
-            conn.request("PATCH", f"/api/1/mutexes/{k}/slots/1", body, headers)
+            conn.request("PATCH", path, body, headers)
             reply = conn.getresponse()
             text = reply.read()
             ok = reply.status == 200
@@ -156,7 +178,7 @@ if __name__ == "__main__":
         sample(*args)
     elif cmd == "nginx-conf" and len(args) == 4:
         nginx_conf(*args)
-    elif cmd == "churn" and len(args) == 12:
+    elif cmd == "churn" and (len(args) == 12 or (len(args) == 14 and "--vary" in args[::2])):
         churn(args)
     else:
         sys.exit(__doc__)
