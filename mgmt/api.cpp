@@ -71,7 +71,7 @@ Route Api::handle(const http::Request& request, http::Response& response) {
     if (request.method == Method::kGet) {
       response.body = R"({"status":"ok"})";
     } else {
-      response.header("Allow", "GET");
+      response.header("Allow", "GET, HEAD");
       error(response, ErrorCode::kMethodNotAllowed, "use GET on /healthz");
     }
     return Route::kHealth;
@@ -144,13 +144,13 @@ Route Api::handle(const http::Request& request, http::Response& response) {
       create(request, response);
       return Route::kCreate;
     }
-    return method_not_allowed("GET, POST");
+    return method_not_allowed("GET, HEAD, POST");
   }
 
   const auto id = config::parse_id(id_text);
   if (depth == 2) {
     if (request.method != Method::kGet && request.method != Method::kPatch) {
-      return method_not_allowed("GET, PATCH");
+      return method_not_allowed("GET, HEAD, PATCH");
     }
   } else if (request.method != Method::kPatch) {
     return method_not_allowed("PATCH");

@@ -449,9 +449,10 @@ TEST_CASE("HTTP errors are 404 for a route and 405 with Allow and 415", "[e2e][m
     std::string allow;
   };
   for (const Case& c :
-       {Case{"DELETE", "/api/1/mutexes", "GET, POST"}, Case{"PUT", "/api/1/mutexes", "GET, POST"},
-        Case{"DELETE", group, "GET, PATCH"}, Case{"POST", group, "GET, PATCH"},
-        Case{"GET", group + "/slots/1", "PATCH"}, Case{"POST", "/healthz", "GET"}}) {
+       {Case{"DELETE", "/api/1/mutexes", "GET, HEAD, POST"},
+        Case{"PUT", "/api/1/mutexes", "GET, HEAD, POST"}, Case{"DELETE", group, "GET, HEAD, PATCH"},
+        Case{"POST", group, "GET, HEAD, PATCH"}, Case{"GET", group + "/slots/1", "PATCH"},
+        Case{"POST", "/healthz", "GET, HEAD"}}) {
     const HttpResponse r = m.client.request(c.method, c.target, "", auth());
     INFO(c.method << " " << c.target);
     CHECK(r.status == 405);
