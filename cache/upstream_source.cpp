@@ -119,21 +119,22 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       if (stopped) {
         co_return;
       }
-      failures = succeeded(fetch.outcome) ? 0 : failures + 1;
       PollReport report{fetch.outcome, Clock::now() - started, fetch.pages};
       if (fetch.outcome == PollOutcome::kUpdated) {
-        if (!callbacks.loaded(std::move(fetch.merged), report.took)) {
-          report.outcome = PollOutcome::kUnchanged;
+        report.outcome = callbacks.loaded(std::move(fetch.merged), report.took);
+        if (!succeeded(report.outcome)) {
+          etag.clear();  // a refused listing must not come back as a 304 that confirms it
         }
       } else if (fetch.outcome == PollOutcome::kNotModified) {
         callbacks.not_modified();
       } else {
         callbacks.failed(fetch.outcome, fetch.message);
       }
+      failures = succeeded(report.outcome) ? 0 : failures + 1;
       if (callbacks.finished) {
         callbacks.finished(report);
       }
-      timer.expires_after(next_delay(options, fetch.outcome, failures, fetch.retry_after, rng));
+      timer.expires_after(next_delay(options, report.outcome, failures, fetch.retry_after, rng));
       co_await timer.async_wait(kNoThrow);
     }
   }

@@ -45,8 +45,11 @@ struct PollReport {
 class UpstreamSource {
  public:
   struct Callbacks {
-    /// Every page, merged, fetched and parsed in `fetch_time`; returns true if it changed.
-    std::function<bool(config::ListPage, std::chrono::steady_clock::duration fetch_time)> loaded;
+    /// Every page, merged, fetched and parsed in `fetch_time`. Returns kUpdated when it changed
+    /// the served configuration, kUnchanged when it did not, or a failure when the listing was
+    /// refused (then it counts as a failed poll, and its ETag is not kept).
+    std::function<PollOutcome(config::ListPage, std::chrono::steady_clock::duration fetch_time)>
+        loaded;
     std::function<void()> not_modified;
     /// The poll failed; the message is fit for logs and /status (it never holds the key).
     std::function<void(PollOutcome, const std::string&)> failed;

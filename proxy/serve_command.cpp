@@ -121,13 +121,17 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
           .loaded =
               [&service, persist, name](config::ListPage page,
                                         std::chrono::steady_clock::duration fetch) {
-                const bool changed = service.apply(std::move(page), SourceKind::kUpstream, name(),
-                                                   std::chrono::system_clock::now(), fetch);
-                if (changed) {
+                const Service::Applied applied =
+                    service.apply(std::move(page), SourceKind::kUpstream, name(),
+                                  std::chrono::system_clock::now(), fetch);
+                if (applied == Service::Applied::kPublished) {
                   persist(name());
                 }
                 release_free_memory();
-                return changed;
+                return applied == Service::Applied::kPublished ? cache::PollOutcome::kUpdated
+                       : applied == Service::Applied::kUnchanged
+                           ? cache::PollOutcome::kUnchanged
+                           : cache::PollOutcome::kInvalidResponse;
               },
           .not_modified = [&service] { service.record_unchanged(); },
           .failed =

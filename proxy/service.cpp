@@ -121,8 +121,9 @@ std::unique_ptr<const ServingState> Service::make_state(
   return state;
 }
 
-bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
-                    Clock::time_point fetched_at, std::chrono::steady_clock::duration read_time) {
+Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
+                                const std::string& source, Clock::time_point fetched_at,
+                                std::chrono::steady_clock::duration read_time) {
   const auto started = std::chrono::steady_clock::now();
   if (page.groups.empty() && page.known.empty() && !settings_.allow_empty_config) {
     // A source that suddenly lists nothing is far likelier broken than emptied on purpose.
@@ -134,7 +135,7 @@ bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::st
                          " are served: keeping them (--allow-empty-config serves an empty "
                          "config)",
                      "empty_refused");
-      return false;
+      return Applied::kRefused;
     }
   }
   std::vector<config::ConfigError> rejected = std::move(page.rejected);
@@ -173,7 +174,7 @@ bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::st
   if (unchanged) {
     last_result_ = "unchanged";
     metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
-    return false;
+    return Applied::kUnchanged;
   }
   content_hash_ = state->snapshot->content_hash();
   groups_ = state->snapshot->size();
@@ -200,7 +201,7 @@ bool Service::apply(config::ListPage page, cache::SourceKind kind, const std::st
   if (on_publish_) {
     on_publish_();
   }
-  return true;
+  return Applied::kPublished;
 }
 
 void Service::record_unchanged() {

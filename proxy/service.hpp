@@ -69,14 +69,20 @@ class Service {
           cache::SnapshotStore<ServingState>::Retire retire = {});
   ~Service();
 
+  /// What apply() did with a configuration.
+  enum class Applied : std::uint8_t {
+    kPublished,  // a new snapshot is served
+    kUnchanged,  // the same content as the served one: confirmed fresh
+    kRefused,    // no valid group while groups are served (--allow-empty-config): not served
+  };
   /// A source delivered a parsed configuration (read and parsed in `read_time`), confirmed by
   /// its source at `fetched_at`. Publishes a new snapshot when the content differs from the
-  /// served one (returns true); otherwise only records that the source confirmed it. Groups
-  /// whose content did not change keep their compiled entries. One caller at a time (the
-  /// thread the sources run on): it never blocks readers, /status or /metrics.
-  bool apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
-             Clock::time_point fetched_at = Clock::now(),
-             std::chrono::steady_clock::duration read_time = {});
+  /// served one; otherwise only records that the source confirmed it. Groups whose content did
+  /// not change keep their compiled entries. One caller at a time (the thread the sources run
+  /// on): it never blocks readers, /status or /metrics.
+  Applied apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
+                Clock::time_point fetched_at = Clock::now(),
+                std::chrono::steady_clock::duration read_time = {});
   /// The source was checked and nothing changed.
   void record_unchanged();
   /// Loading from the source failed (`result` says how, e.g. auth_error): the served snapshot

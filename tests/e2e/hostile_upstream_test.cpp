@@ -20,6 +20,7 @@
 #include "config/model.hpp"
 #include "tests/support/checks.hpp"
 #include "tests/support/edge_process.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/groups.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -369,6 +370,28 @@ TEST_CASE("a listing of no groups after one of many keeps the last good config, 
     // Also when every group of the listing is invalid.
     h.turn(answering(R"({"mutexes":[{"id":1}]})"), "lists no valid group while 50 are served");
     h.check_served(50);
+  }
+  SECTION("from an upstream that answers 304 when nothing changed") {
+    // A chained mutex-edge upstream, serving an empty file (it allows that itself): the
+    // refused listing's ETag is not kept, so later polls refuse it again instead of taking a
+    // 304 for a confirmation.
+    testing::TempDir dir;
+    const auto file = dir.write("groups.json", testing::many_groups_json(50));
+    EdgeProcess upstream{{"--config-file", file.string(), "--config-reload-interval", "50ms",
+                          "--allow-empty-config"}};
+    EdgeProcess edge{testing::fast_polling("http://127.0.0.1:" + std::to_string(upstream.port()))};
+    HttpClient client{edge.port()};
+    REQUIRE(eventually([&] { return metric(client, "mutex_edge_config_groups") == 50; }));
+    dir.write("groups.json", R"({"mutexes":[]})");
+    REQUIRE(eventually([&] { return testing::last_attempt(client).result == "empty_refused"; }));
+    const double refused =
+        metric(client, R"(mutex_edge_upstream_polls_total{outcome="invalid_response"})");
+    CHECK(eventually([&] {
+      return metric(client, R"(mutex_edge_upstream_polls_total{outcome="invalid_response"})") >=
+             refused + 3;
+    }));
+    CHECK(testing::last_attempt(client).result == "empty_refused");
+    CHECK(metric(client, "mutex_edge_config_groups") == 50);
   }
   SECTION("with --allow-empty-config") {
     Hostile h{{"--allow-empty-config"}, 50};
