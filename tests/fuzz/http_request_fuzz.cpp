@@ -140,6 +140,16 @@ Connection read_connection(std::span<const std::uint8_t> data, std::size_t chunk
   }
 }
 
+/// True when `shorter` stopped at the header limit on a head that `longer` read: Beast checks
+/// --max-header-bytes field by field, so a head up to a few hundred bytes over the limit can pass
+/// when it arrives in one read and fail when it comes in pieces (or the other way round). The
+/// limit still bounds what is buffered either way; the requests before that head must agree.
+bool header_limit_boundary(const Connection& shorter, const Connection& longer) {
+  return shorter.end == bhttp::error::header_limit &&
+         shorter.requests.size() < longer.requests.size() &&
+         std::equal(shorter.requests.begin(), shorter.requests.end(), longer.requests.begin());
+}
+
 }  // namespace
 }  // namespace mutex_edge::http
 
@@ -150,6 +160,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const http::Connection pieces = http::read_connection(bytes, 1 + size % 13);
   // Beast may name the error of a malformed head otherwise when it comes in pieces (a bad field
   // or a partial message): the client gets a 400 either way.
+  if (http::header_limit_boundary(whole, pieces) || http::header_limit_boundary(pieces, whole)) {
+    return 0;
+  }
   if (whole.requests != pieces.requests || whole.answered != pieces.answered) {
     fuzz::fail("the requests differ with how the bytes arrive",
                "in one piece: " + std::to_string(whole.requests.size()) + " requests, then " +
