@@ -2,6 +2,11 @@
 # Installs everything mutex-edge needs to build, test and load-test, from Debian bookworm packages.
 # Used by the README's two commands, by .ci/run and by the Dockerfile. Run as root.
 # --load also installs what load/run.sh needs (wrk, nginx as the reference server, gnuplot for the plots).
+# --stack also installs what the stack test (tests/stack/) needs: Debian's container engine and
+# docker-compose, debootstrap to make the base image offline, prometheus for promtool, python3-yaml
+# and yamllint for deploy/kubernetes/validate.py.
+# --build-only installs only what building mutex-edge and mutex-mgmt needs (the Dockerfile's build
+# stage): no test, format or conformance tools.
 set -euo pipefail
 
 packages=(
@@ -22,12 +27,26 @@ packages=(
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
+build_only=""
 for arg in "$@"; do
   case "$arg" in
     --load) packages+=(wrk nginx-light gnuplot-nox) ;;
-    *) echo "install-deps.sh: unknown argument '$arg' (known: --load)" >&2; exit 2 ;;
+    --stack)
+      # A machine with another engine (Docker CE) or compose keeps it: docker.io conflicts with it.
+      packages+=(debootstrap prometheus python3-yaml yamllint)
+      command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
+      command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose) ;;
+    --build-only) build_only=1 ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (known: --load, --stack, --build-only)" >&2; exit 2 ;;
   esac
 done
+if [[ -n $build_only ]]; then
+  packages=(
+    build-essential cmake pkg-config ca-certificates
+    libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
+    libsimdjson-dev prometheus-cpp-dev libssl-dev libspdlog-dev libfmt-dev libsqlite3-dev
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh --stack
 
 for preset in release asan tsan fuzz; do
   cmake --preset "$preset"
