@@ -1,10 +1,20 @@
 #include "common/text.hpp"
 
+#include <algorithm>
+
 namespace mutex_edge::common {
 
 std::string excerpt(std::string_view s, std::size_t max) {
   std::string out = "\"";
-  out.append(s.substr(0, max));
+  std::size_t cut = std::min(max, s.size());
+  if (cut < s.size()) {
+    // Never in the middle of a UTF-8 sequence: back up over its continuation bytes (10xxxxxx)
+    // to the byte that starts it, and leave that character out.
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U) {
+      --cut;
+    }
+  }
+  out.append(s.substr(0, cut));
   if (s.size() > max) {
     out += "...";
   }

@@ -92,6 +92,11 @@ TEST_CASE("log values are bare when safe, otherwise JSON strings", "[common][log
 TEST_CASE("text helpers: excerpt, trim, iequals and lists", "[common][text]") {
   CHECK(excerpt("abc") == "\"abc\"");
   CHECK(excerpt(std::string(70, 'x'), 64) == "\"" + std::string(64, 'x') + "...\"");
+  // A cut never splits a UTF-8 sequence (the message would not be valid UTF-8, nor its JSON).
+  CHECK(excerpt("a\xc3\xa9z", 2) == "\"a...\"");
+  CHECK(excerpt("a\xc3\xa9z", 3) == "\"a\xc3\xa9...\"");
+  CHECK(excerpt("\xe6\x97\xa5\xe6\x9c\xac", 5) == "\"\xe6\x97\xa5...\"");
+  CHECK(excerpt("\xf0\x9f\x8e\x89!", 3) == "\"...\"");
   CHECK(trim(" \t a b \t") == "a b");
   CHECK(iequals("Bearer", "bEARER"));
   CHECK_FALSE(iequals("Bearer", "Bearer "));
