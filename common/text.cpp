@@ -1,6 +1,7 @@
 #include "common/text.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace mutex_edge::common {
 
@@ -41,6 +42,53 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     if (lower(a[i]) != lower(b[i])) {
       return false;
     }
+  }
+  return true;
+}
+
+bool decode_base64(std::string_view text, std::string& out) {
+  std::size_t end = text.size();
+  if (end % 4 == 0 && end >= 4) {  // padded: one or two '=' at the end only
+    end -= text[end - 1] != '=' ? 0U : text[end - 2] == '=' ? 2U : 1U;
+  }
+  if (end % 4 == 1) {
+    return false;  // 6 bits cannot make a byte
+  }
+  const std::size_t before = out.size();
+  out.reserve(before + end / 4 * 3 + 2);
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (std::size_t i = 0; i < end; ++i) {
+    const char c = text[i];
+    int value = -1;
+    if (c >= 'A' && c <= 'Z') {
+      value = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      value = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      value = c - '0' + 52;
+    } else if (c == '+' || c == '-') {
+      value = 62;
+    } else if (c == '/' || c == '_') {
+      value = 63;
+    } else {
+      out.resize(before);
+      return false;
+    }
+    bits = (bits << 6) | static_cast<std::uint32_t>(value);
+    if (++count == 4) {
+      out += static_cast<char>((bits >> 16) & 0xff);
+      out += static_cast<char>((bits >> 8) & 0xff);
+      out += static_cast<char>(bits & 0xff);
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 2) {
+    out += static_cast<char>((bits >> 4) & 0xff);
+  } else if (count == 3) {
+    out += static_cast<char>((bits >> 10) & 0xff);
+    out += static_cast<char>((bits >> 2) & 0xff);
   }
   return true;
 }

@@ -15,6 +15,11 @@ namespace mutex_edge::common {
 /// ASCII case-insensitive equality.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// Decodes base64 in either alphabet (standard `+/` or URL-safe `-_`, even mixed), with or
+/// without `=` padding, appending the bytes to `out`. False (and `out` as it was) on any other
+/// character, on padding anywhere but the end, and on a length no encoder produces.
+[[nodiscard]] bool decode_base64(std::string_view text, std::string& out);
+
 /// Calls `each(item)` for every non-empty item of a `separator`-separated list ("a,,b" gives
 /// "a" and "b").
 template <typename Each>

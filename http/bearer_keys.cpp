@@ -35,16 +35,26 @@ BearerKeys BearerKeys::parse(std::string_view list) {
   return keys;
 }
 
-KeyCheck BearerKeys::check(std::string_view authorization) const {
+BearerKeys BearerKeys::of(std::string_view key) {
+  BearerKeys keys;
+  keys.digests_.push_back(digest(key));
+  return keys;
+}
+
+KeyCheck BearerKeys::check(std::string_view authorization, std::string_view scheme) const {
   authorization = trim(authorization);
   const std::size_t space = authorization.find(' ');
-  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "bearer")) {
+  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), scheme)) {
     return KeyCheck::kMissing;
   }
   const std::string_view key = trim(authorization.substr(space + 1));
   if (key.empty()) {
     return KeyCheck::kMissing;
   }
+  return accepts(key) ? KeyCheck::kOk : KeyCheck::kInvalid;
+}
+
+bool BearerKeys::accepts(std::string_view key) const {
   const Digest presented = digest(key);
   // Every configured key is compared, whatever matched before: no early exit.
   int matched = 0;
@@ -52,7 +62,7 @@ KeyCheck BearerKeys::check(std::string_view authorization) const {
     matched |=
         static_cast<int>(CRYPTO_memcmp(expected.data(), presented.data(), presented.size()) == 0);
   }
-  return matched != 0 ? KeyCheck::kOk : KeyCheck::kInvalid;
+  return matched != 0;
 }
 
 }  // namespace mutex_edge::http

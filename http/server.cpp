@@ -84,14 +84,19 @@ struct RequestHead {
   std::string authorization;
   std::string host;
   std::string expect;
+  std::string accept_encoding;
   std::string body;
+  std::vector<std::string> captured;  // Options::captured_headers' values
 
   void clear() {
     method = Method::kOther;
     head = false;
-    for (std::string* text :
-         {&target, &content_type, &if_none_match, &authorization, &host, &expect, &body}) {
+    for (std::string* text : {&target, &content_type, &if_none_match, &authorization, &host,
+                              &expect, &accept_encoding, &body}) {
       text->clear();
+    }
+    for (std::string& text : captured) {
+      text.clear();
     }
   }
 };
@@ -100,7 +105,9 @@ struct RequestHead {
 /// container's lookup would give): no container of every header is built per request.
 class RequestParser final : public bhttp::basic_parser<true> {
  public:
-  RequestParser(RequestHead& head, std::size_t max_body) : head_{head}, max_body_{max_body} {
+  RequestParser(RequestHead& head, std::size_t max_body, std::span<const std::string> captured)
+      : head_{head}, max_body_{max_body}, captured_{captured} {
+    head_.captured.resize(captured_.size());
     head_.clear();
   }
 
@@ -116,10 +123,13 @@ class RequestParser final : public bhttp::basic_parser<true> {
                         beast::error_code& ec) override {
     ec = bhttp::error::bad_method;  // a request parser never reads a status line
   }
-  void on_field_impl(bhttp::field name, beast::string_view /*name_string*/,
-                     beast::string_view value, beast::error_code& /*ec*/) override {
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code& /*ec*/) override {
     std::string* into = nullptr;
     switch (name) {
+      case bhttp::field::accept_encoding:
+        into = &head_.accept_encoding;
+        break;
       case bhttp::field::content_type:
         into = &head_.content_type;
         break;
@@ -136,7 +146,15 @@ class RequestParser final : public bhttp::basic_parser<true> {
         into = &head_.expect;
         break;
       default:
-        return;
+        for (std::size_t i = 0; i < captured_.size(); ++i) {
+          if (common::iequals(view(name_string), captured_[i])) {
+            into = &head_.captured[i];
+            break;
+          }
+        }
+        if (into == nullptr) {
+          return;
+        }
     }
     if (into->empty()) {
       into->assign(value.data(), value.size());
@@ -163,6 +181,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
   RequestHead& head_;
   std::size_t max_body_;
+  std::span<const std::string> captured_;
 };
 
 void append_number(std::string& out, std::uint64_t n) {
@@ -213,7 +232,7 @@ void write_head(std::string& head, const Response& response, std::string_view se
     at = put(at, "Content-Type: ");
     at = put(at, response.content_type);
     at = put(at, "\r\nContent-Length: ");
-    at = std::to_chars(at, at + 20, response.body.size()).ptr;
+    at = std::to_chars(at, at + 20, response.payload().size()).ptr;
     at = put(at, "\r\n");
   }
   at = put(at, response.headers);
@@ -256,6 +275,7 @@ void Response::reset() {
   content_type = "application/json";
   body.clear();
   headers.clear();
+  shared_body.reset();
 }
 
 void Response::header(std::string_view name, std::string_view value) {
@@ -276,6 +296,7 @@ void error(Response& response, int status, std::string_view code, std::string_vi
   response.status = status;
   response.content_type = "application/json";
   response.body.clear();
+  response.shared_body.reset();
   common::JsonWriter writer{response.body};
   writer.begin_object().key("error").begin_object();
   writer.key("code").value(code).key("message").value(message);
@@ -454,7 +475,8 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     if (draining() && buffer_.size() == 0) {
       return do_close();
     }
-    parser_.emplace(request_, worker_.options.server.max_body_bytes);
+    parser_.emplace(request_, worker_.options.server.max_body_bytes,
+                    worker_.options.captured_headers);
     parser_->header_limit(static_cast<std::uint32_t>(worker_.options.server.max_header_bytes));
     parser_->body_limit(worker_.options.server.max_body_bytes);
     idle_ = buffer_.size() == 0;
@@ -539,6 +561,8 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     request.if_none_match = request_.if_none_match;
     request.authorization = request_.authorization;
     request.host = request_.host;
+    request.accept_encoding = request_.accept_encoding;
+    request.captured = request_.captured;
     request.body = request_.body;
     request.head = request_.head;
     response_.reset();
@@ -568,7 +592,9 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
     write_head(head_, response_, worker_.options.server_name, close_);
     // HEAD: the head a GET gets, Content-Length included, and no body.
     std::array<net::const_buffer, 2> buffers = {
-        net::buffer(head_), request_.head ? net::const_buffer{} : net::buffer(response_.body)};
+        net::buffer(head_),
+        request_.head ? net::const_buffer{}
+                      : net::buffer(response_.payload().data(), response_.payload().size())};
     // Most answers fit the socket's send buffer: write them now, without an asynchronous
     // operation and a trip through the scheduler; what does not fit is written asynchronously.
     beast::error_code ec;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,9 @@ struct Request {
   std::string_view host;
   std::string_view body;
   bool head = false;  // a HEAD request: handled as the GET it names, answered without the body
+  std::string_view accept_encoding;
+  /// The values of Options::captured_headers, in that order ("" when absent).
+  std::span<const std::string> captured;
 };
 
 /// A response to write. One per connection, reused from request to request, so that its
@@ -37,7 +41,13 @@ struct Response {
   std::string_view content_type = "application/json";
   std::string body;
   std::string headers;  // extra header lines, "Name: value\r\n" each (see header())
+  /// Written instead of `body` when set: a large immutable body shared by many answers (built
+  /// once, e.g. per configuration), kept alive until its write completes.
+  std::shared_ptr<const std::string> shared_body;
 
+  [[nodiscard]] std::string_view payload() const noexcept {
+    return shared_body ? std::string_view{*shared_body} : std::string_view{body};
+  }
   void reset();
   void header(std::string_view name, std::string_view value);
   void header(std::string_view name, std::uint64_t value);
@@ -90,6 +100,9 @@ struct Options {
   std::string server_name;                  // the Server header
   std::function<void()> connection_opened;  // optional; called on the worker thread
   std::function<void()> connection_closed;
+  /// Request headers the handler reads beyond the ones Request names (e.g. "X-Amp-Exp-User"),
+  /// any case; the first of each reaches Request::captured.
+  std::vector<std::string> captured_headers;
 };
 
 class Worker;

@@ -1,6 +1,10 @@
 #include "proxy/router.hpp"
 
+#include <boost/asio/post.hpp>
+#include <simdjson.h>
+
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 #include "config/paging.hpp"
 #include "config/serialize.hpp"
 #include "proxy/assign_response.hpp"
@@ -17,6 +21,10 @@ RequestLimits request_limits(const Settings& settings) {
 }
 
 }  // namespace
+
+std::vector<std::string> captured_headers() {
+  return {kCapturedHeaders.begin(), kCapturedHeaders.end()};
+}
 
 void error(http::Response& response, ErrorCode code, std::string_view message) {
   http::error(response, status_of(code), to_string(code), message);
@@ -58,7 +66,8 @@ const ServingState* Router::state_or_503(http::Response& response) {
   return current_;
 }
 
-Route Router::handle(const http::Request& request, http::Response& response) {
+Route Router::handle(const http::Request& request, http::Response& response,
+                     http::Exchange* exchange) {
   using http::Method;
   const std::string_view target = request.target;
   const std::size_t question = target.find('?');
@@ -112,6 +121,24 @@ Route Router::handle(const http::Request& request, http::Response& response) {
     }
     return Route::kMutexGet;
   }
+  if (serving && path == "/sdk/v2/flags") {
+    if (sdk_authorized(request, response) && only(Method::kGet, "GET, HEAD")) {
+      sdk_flags(request, response, exchange);
+    }
+    return Route::kSdkFlags;
+  }
+  if (serving && path == "/sdk/v2/vardata") {
+    if (!sdk_authorized(request, response)) {
+      return Route::kSdkVardata;
+    }
+    if (request.method == Method::kGet || request.method == Method::kPost) {
+      sdk_vardata(request, query, response);
+    } else {
+      response.header("Allow", "GET, HEAD, POST");
+      error(response, ErrorCode::kMethodNotAllowed, "use GET or POST on /sdk/v2/vardata");
+    }
+    return Route::kSdkVardata;
+  }
   if (admin && path == "/healthz") {
     if (only(Method::kGet, "GET, HEAD")) {
       response.body = R"({"status":"ok"})";
@@ -146,10 +173,11 @@ Route Router::handle(const http::Request& request, http::Response& response) {
   }
   error(response, ErrorCode::kNotFound,
         routes_ == RouteSet::kAll
-            ? "no such route; try /assign, /assign/batch, /api/1/mutexes, /healthz, /readyz, "
-              "/status or /metrics"
-        : serving ? "no such route; try /assign, /assign/batch or /api/1/mutexes (/healthz, "
-                    "/readyz, /status and /metrics are on --admin-listen)"
+            ? "no such route; try /assign, /assign/batch, /api/1/mutexes, /sdk/v2/flags, "
+              "/sdk/v2/vardata, /healthz, /readyz, /status or /metrics"
+        : serving ? "no such route; try /assign, /assign/batch, /api/1/mutexes, /sdk/v2/flags or "
+                    "/sdk/v2/vardata (/healthz, /readyz, /status and /metrics are on "
+                    "--admin-listen)"
                   : "no such route; this admin listener answers /healthz, /readyz, /status and "
                     "/metrics");
   return Route::kUnknown;
@@ -289,6 +317,209 @@ void Router::get_mutex(const http::Request& request, std::string_view id,
   }
   common::JsonWriter writer{response.body};
   config::write_group(writer, state->snapshot->group(*index).to_config());
+}
+
+bool Router::sdk_authorized(const http::Request& request, http::Response& response) {
+  const http::BearerKeys* keys = !settings_.sdk_keys.empty() ? &settings_.sdk_keys
+                                 : settings_.require_key     ? &settings_.client_keys
+                                                             : nullptr;
+  if (keys == nullptr) {
+    return true;
+  }
+  const http::KeyCheck check = keys->check(request.authorization, "api-key");
+  if (check == http::KeyCheck::kOk) {
+    return true;
+  }
+  response.header("WWW-Authenticate", "Api-Key realm=\"mutex-edge\"");
+  const bool deployment = keys == &settings_.sdk_keys;
+  error(response, ErrorCode::kUnauthorized,
+        check == http::KeyCheck::kMissing
+            ? (deployment ? "send a deployment key as Authorization: Api-Key <key> (the SDK's "
+                            "apiKey; MUTEX_EDGE_SDK_KEYS lists them)"
+                          : "send a client key as Authorization: Api-Key <key> (the SDK's "
+                            "apiKey; --require-key is on)")
+            : (deployment ? "the deployment key in Authorization is not valid"
+                          : "the client key in Authorization is not valid"));
+  return false;
+}
+
+namespace {
+
+/// Fills a GET /sdk/v2/flags answer from `flags`.
+void answer_flags(const SdkFlags& flags, std::string_view if_none_match,
+                  std::string_view accept_encoding, http::Response& response) {
+  response.header("ETag", flags.etag);
+  response.header("Vary", "Accept-Encoding");
+  if (if_none_match == flags.etag) {
+    response.status = 304;
+    return;
+  }
+  if (flags.gzip && accepts_gzip(accept_encoding)) {
+    response.header("Content-Encoding", "gzip");
+    response.shared_body = flags.gzip;
+  } else {
+    response.shared_body = flags.body;
+  }
+}
+
+}  // namespace
+
+void Router::sdk_flags(const http::Request& request, http::Response& response,
+                       http::Exchange* exchange) {
+  const ServingState* state = state_or_503(response);
+  if (state == nullptr) {
+    return;
+  }
+  if (state->sdk_flags) {
+    return answer_flags(*state->sdk_flags, request.if_none_match, request.accept_encoding,
+                        response);
+  }
+  // The first SDK to ask for this configuration's flags: they are built on the sources' thread
+  // (never on this worker), and the answer waits for them.
+  if (exchange == nullptr) {
+    std::shared_ptr<const SdkFlags> built;
+    service_.sdk_flags(
+        [&built](std::shared_ptr<const SdkFlags> flags) { built = std::move(flags); });
+    if (!built) {
+      return error(response, ErrorCode::kNotReady, "no valid configuration has been loaded yet");
+    }
+    return answer_flags(*built, request.if_none_match, request.accept_encoding, response);
+  }
+  auto end = exchange->defer();
+  service_.sdk_flags([end = std::move(end), executor = exchange->executor(), &response,
+                      if_none_match = std::string{request.if_none_match},
+                      accept_encoding = std::string{request.accept_encoding}](
+                         std::shared_ptr<const SdkFlags> flags) mutable {
+    boost::asio::post(executor, [end = std::move(end), flags = std::move(flags), &response,
+                                 if_none_match = std::move(if_none_match),
+                                 accept_encoding = std::move(accept_encoding)] {
+      if (flags) {
+        answer_flags(*flags, if_none_match, accept_encoding, response);
+      } else {
+        error(response, ErrorCode::kNotReady, "no valid configuration has been loaded yet");
+      }
+      end(http::Outcome::kRespond);
+    });
+  });
+}
+
+bool Router::sdk_flag_keys(const http::Request& request, std::string_view query,
+                           http::Response& response) {
+  sdk_key_store_.clear();
+  sdk_keys_.clear();
+  const std::size_t max_keys = settings_.max_batch_users > 1000 ? settings_.max_batch_users : 1000;
+  bool named = false;
+  if (request.captured.size() > kAmpFlagKeysHeader &&
+      !request.captured[kAmpFlagKeysHeader].empty()) {
+    named = true;
+    sdk_keys_text_.clear();
+    if (!common::decode_base64(common::trim(request.captured[kAmpFlagKeysHeader]),
+                               sdk_keys_text_)) {
+      error(response, ErrorCode::kInvalidRequest,
+            "X-Amp-Exp-Flag-Keys must be base64 (standard or URL-safe) of a JSON array of flag "
+            "keys");
+      return false;
+    }
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::array keys;
+    if (parser.parse(sdk_keys_text_).get_array().get(keys) != simdjson::SUCCESS) {
+      error(response, ErrorCode::kInvalidRequest,
+            "X-Amp-Exp-Flag-Keys must hold a JSON array of flag keys (strings)");
+      return false;
+    }
+    for (simdjson::dom::element key : keys) {
+      std::string_view text;
+      if (key.get_string().get(text) != simdjson::SUCCESS) {
+        error(response, ErrorCode::kInvalidRequest,
+              "X-Amp-Exp-Flag-Keys must hold a JSON array of flag keys (strings)");
+        return false;
+      }
+      sdk_key_store_.emplace_back(text);
+    }
+  }
+  if (!query.empty()) {
+    std::string problem;
+    if (!query_.parse(query, kMaxListParams, problem)) {
+      error(response, ErrorCode::kInvalidQuery, problem);
+      return false;
+    }
+    for (const http::QueryParams::Param& param : query_.params()) {
+      if (param.key != "flag_key" && param.key != "flag_keys") {
+        continue;  // v, eval_mode, delivery_method: nothing to choose here
+      }
+      named = true;
+      common::for_each_item(param.value, ',', [&](std::string_view key) {
+        if (!key.empty()) {
+          sdk_key_store_.emplace_back(key);
+        }
+      });
+    }
+  }
+  if (sdk_key_store_.size() > max_keys) {
+    error(response, ErrorCode::kInvalidRequest,
+          "a request may name at most " + std::to_string(max_keys) + " flag keys");
+    return false;
+  }
+  sdk_named_ = named;
+  sdk_keys_.assign(sdk_key_store_.begin(), sdk_key_store_.end());
+  return true;
+}
+
+void Router::sdk_vardata(const http::Request& request, std::string_view query,
+                         http::Response& response) {
+  const ServingState* state = state_or_503(response);
+  if (state == nullptr) {
+    return;
+  }
+  if (!sdk_flag_keys(request, query, response)) {
+    return;
+  }
+  // The user: the body of a POST, else X-Amp-Exp-User (base64 of its JSON).
+  std::string_view json;
+  const std::string_view header = request.captured.size() > kAmpUserHeader
+                                      ? common::trim(request.captured[kAmpUserHeader])
+                                      : std::string_view{};
+  if (request.method == http::Method::kPost && !request.body.empty()) {
+    if (!request.content_type.empty() && !http::is_json(request.content_type)) {
+      return error(response, ErrorCode::kUnsupportedMediaType,
+                   "send the user as JSON with Content-Type: application/json");
+    }
+    json = request.body;
+  } else if (!header.empty()) {
+    sdk_user_.clear();
+    if (!common::decode_base64(header, sdk_user_)) {
+      return error(response, ErrorCode::kInvalidUser,
+                   "X-Amp-Exp-User must be base64 (standard or URL-safe, padded or not) of the "
+                   "user's JSON object");
+    }
+    json = sdk_user_;
+  } else {
+    return error(response, ErrorCode::kInvalidUser,
+                 "no user: send it as X-Amp-Exp-User (base64 of its JSON object) or as the JSON "
+                 "body of a POST");
+  }
+  auto parsed = decoder_.parse_user(json);
+  if (!parsed) {
+    return error(response, parsed.error());
+  }
+  auto user = decoder_.user(0);
+  if (!user) {
+    return error(response, user.error());
+  }
+  const cache::Snapshot& snapshot = *state->snapshot;
+  snapshot.select(
+      sdk_named_ ? std::optional{std::span<const std::string_view>{sdk_keys_}} : std::nullopt,
+      groups_, unknown_);
+  const eval::UserKeys keys{*user};
+  common::JsonWriter writer{response.body};
+  writer.begin_object();
+  for (const std::size_t group : groups_) {
+    const cache::GroupEntry& entry = snapshot.group(group);
+    const eval::Assignment assignment = entry.compiled().assign(*user, keys);
+    metrics_.assignment(worker_, state->cell(group, assignment.slot));
+    write_sdk_variant(writer, entry, assignment);
+  }
+  writer.end_object();
 }
 
 }  // namespace mutex_edge::proxy

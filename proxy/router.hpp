@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,6 +17,15 @@
 
 namespace mutex_edge::proxy {
 
+/// The request headers the router reads beyond http::Request's own (http::Options's
+/// captured_headers), by position in Request::captured.
+inline constexpr std::array<std::string_view, 2> kCapturedHeaders = {"X-Amp-Exp-User",
+                                                                     "X-Amp-Exp-Flag-Keys"};
+inline constexpr std::size_t kAmpUserHeader = 0;
+inline constexpr std::size_t kAmpFlagKeysHeader = 1;
+/// kCapturedHeaders for http::Options.
+[[nodiscard]] std::vector<std::string> captured_headers();
+
 /// Answers the routes of design.md section 3. One per worker thread: it holds that thread's
 /// snapshot reader, request decoder, metric shard and scratch buffers, so the assignment path
 /// takes no lock and, once the buffers have grown, allocates nothing it can avoid.
@@ -24,8 +34,11 @@ class Router {
   Router(Service& service, EdgeMetrics& metrics, const Settings& settings, std::size_t worker,
          RouteSet routes = RouteSet::kAll);
 
-  /// Fills `response` for `request`; returns the route for metrics.
-  Route handle(const http::Request& request, http::Response& response);
+  /// Fills `response` for `request`; returns the route for metrics. With `exchange`, a request
+  /// that waits for work elsewhere (the first SDK flags of a configuration) is answered later;
+  /// without, that work runs here.
+  Route handle(const http::Request& request, http::Response& response,
+               http::Exchange* exchange = nullptr);
   /// Moves on to the served state now (an idle worker would keep the replaced one until its
   /// next request).
   void refresh() { current_ = reader_.get(); }
@@ -35,6 +48,16 @@ class Router {
   void assign_post(const http::Request& request, http::Response& response, bool batch);
   void list_mutexes(const http::Request& request, std::string_view query, http::Response& response);
   void get_mutex(const http::Request& request, std::string_view id, http::Response& response);
+  /// GET /sdk/v2/flags and /sdk/v2/vardata: Amplitude's SDKs' local and remote evaluation.
+  void sdk_flags(const http::Request& request, http::Response& response, http::Exchange* exchange);
+  void sdk_vardata(const http::Request& request, std::string_view query, http::Response& response);
+  /// Reads the flag keys a vardata request names (X-Amp-Exp-Flag-Keys, flag_key) into
+  /// sdk_keys_; false (and a 400 in `response`) when they are malformed.
+  bool sdk_flag_keys(const http::Request& request, std::string_view query,
+                     http::Response& response);
+
+  /// True when the request may use an SDK route (Api-Key <deployment key>); else a 401.
+  bool sdk_authorized(const http::Request& request, http::Response& response);
 
   /// True when the request may use a serving route (--require-key); else a 401 in `response`.
   bool authorized(const http::Request& request, http::Response& response);
@@ -59,6 +82,11 @@ class Router {
   // Scratch reused across requests.
   std::vector<std::size_t> groups_;
   std::vector<std::string_view> unknown_;
+  std::string sdk_user_;                    // the decoded X-Amp-Exp-User
+  std::string sdk_keys_text_;               // the decoded X-Amp-Exp-Flag-Keys
+  std::vector<std::string> sdk_key_store_;  // the flag keys a vardata request names
+  std::vector<std::string_view> sdk_keys_;
+  bool sdk_named_ = false;  // the request names flag keys (else: every group)
 };
 
 /// The router as the HTTP server's per-worker handler: answers, then counts the request.
@@ -69,8 +97,8 @@ class RouterHandler : public http::Handler {
       : router_{service, metrics, settings, worker, routes}, metrics_{metrics}, worker_{worker} {}
 
   void handle(const http::Request& request, http::Response& response,
-              http::Exchange& /*exchange*/) override {
-    route_ = router_.handle(request, response);
+              http::Exchange& exchange) override {
+    route_ = router_.handle(request, response, &exchange);
   }
   void finished(const http::Response& response, std::chrono::steady_clock::duration took,
                 bool handled) override {

@@ -7,7 +7,7 @@ namespace {
 
 constexpr std::array<std::string_view, kRoutes.size()> kRouteNames = {
     "/assign", "/assign/batch", "/api/1/mutexes", "/api/1/mutexes/{id}", "/healthz", "/readyz",
-    "/status", "/metrics",      "unknown"};
+    "/status", "/metrics",      "/sdk/v2/flags",  "/sdk/v2/vardata",     "unknown"};
 
 struct ErrorInfo {
   std::string_view name;

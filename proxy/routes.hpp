@@ -18,11 +18,14 @@ enum class Route : std::uint8_t {
   kReadyz,
   kStatus,
   kMetrics,
+  kSdkFlags,    // GET /sdk/v2/flags: Amplitude's SDKs' local evaluation
+  kSdkVardata,  // GET|POST /sdk/v2/vardata: their remote evaluation
   kUnknown,
 };
-inline constexpr std::array kRoutes = {Route::kAssign,   Route::kAssignBatch, Route::kMutexList,
-                                       Route::kMutexGet, Route::kHealthz,     Route::kReadyz,
-                                       Route::kStatus,   Route::kMetrics,     Route::kUnknown};
+inline constexpr std::array kRoutes = {Route::kAssign,     Route::kAssignBatch, Route::kMutexList,
+                                       Route::kMutexGet,   Route::kHealthz,     Route::kReadyz,
+                                       Route::kStatus,     Route::kMetrics,     Route::kSdkFlags,
+                                       Route::kSdkVardata, Route::kUnknown};
 [[nodiscard]] std::string_view to_string(Route route) noexcept;
 
 /// Which routes a listener answers: all of them (no --admin-listen), or the serving routes

@@ -245,6 +245,7 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
   http::Options options;
   options.server = settings.server;
   options.server_name = "mutex-edge";
+  options.captured_headers = captured_headers();
   options.connection_opened = [&metrics] { metrics.connection_opened(); };
   options.connection_closed = [&metrics] { metrics.connection_closed(); };
   const RouteSet serving_routes = settings.admin ? RouteSet::kServing : RouteSet::kAll;
@@ -277,6 +278,8 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
     std::cerr << "mutex-edge: " << e.what() << '\n';
     return 1;
   }
+  // The SDK flags of a configuration no SDK asked for yet are built on the sources' thread.
+  service.set_sdk_builder(sync.context().get_executor());
   // After a publication, idle workers let go of the replaced snapshot at once.
   service.on_publish([&server] { server.notify_workers(); });
   const std::string admin_address =

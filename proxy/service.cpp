@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/json_writer.hpp"
@@ -117,6 +118,20 @@ std::unique_ptr<const ServingState> Service::make_state(
     state->group_cells.push_back(cells);
   }
   state->etag = etag_of(snapshot->content_hash());
+  if (sdk_wanted_.load(std::memory_order_acquire)) {
+    // The groups the two snapshots share keep their flags (from the previous state, or from
+    // those built on demand for it).
+    const SdkFlags* shared = nullptr;
+    if (previous != nullptr && previous->sdk_flags) {
+      shared = previous->sdk_flags.get();
+    } else if (previous != nullptr && sdk_built_version_ == previous->snapshot->version()) {
+      shared = sdk_built_.get();
+    }
+    state->sdk_flags =
+        build_sdk_flags(*snapshot, shared != nullptr ? previous->snapshot.get() : nullptr, shared);
+    sdk_built_.reset();  // from now on every state carries its own
+    sdk_built_version_ = 0;
+  }
   state->snapshot = std::move(snapshot);
   return state;
 }
@@ -202,6 +217,34 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
     on_publish_();
   }
   return Applied::kPublished;
+}
+
+void Service::sdk_flags(std::function<void(std::shared_ptr<const SdkFlags>)> done) {
+  auto build = [this, done = std::move(done)] {
+    sdk_wanted_.store(true, std::memory_order_release);
+    const auto served = store_.load();
+    if (!served) {
+      return done(nullptr);
+    }
+    if (served->sdk_flags) {
+      return done(served->sdk_flags);
+    }
+    if (sdk_built_version_ != served->snapshot->version()) {
+      const auto started = std::chrono::steady_clock::now();
+      sdk_built_ = build_sdk_flags(*served->snapshot);
+      sdk_built_version_ = served->snapshot->version();
+      spdlog::info(
+          "msg=\"SDK flags built on first request\" version={} groups={} bytes={} ms={:.1f}",
+          served->snapshot->version(), served->snapshot->size(), sdk_built_->body->size(),
+          ms(std::chrono::steady_clock::now() - started));
+    }
+    done(sdk_built_);
+  };
+  if (sdk_builder_) {
+    boost::asio::post(sdk_builder_, std::move(build));
+  } else {
+    build();
+  }
 }
 
 void Service::record_unchanged() {

@@ -11,12 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include "cache/snapshot.hpp"
 #include "cache/snapshot_store.hpp"
 #include "cache/source.hpp"
 #include "config/parser.hpp"
 #include "metrics/cells.hpp"
 #include "proxy/edge_metrics.hpp"
+#include "proxy/sdk_api.hpp"
 #include "proxy/settings.hpp"
 
 namespace mutex_edge::proxy {
@@ -37,6 +40,9 @@ struct ServingState {
   CountLevel level = CountLevel::kSlot;  // what this snapshot asked for, before the cap
   std::array<std::size_t, kCountLevels.size()> groups_at_level{};
   std::string etag;  // "\"<content hash>\""
+  // GET /sdk/v2/flags: built with the state once an SDK has asked for flags (until then,
+  // Service::sdk_flags builds them on demand), so configurations served to no SDK cost nothing.
+  std::shared_ptr<const SdkFlags> sdk_flags;
 
   [[nodiscard]] metrics::Cell cell(std::size_t group, int slot) const noexcept {
     const GroupCells& g = group_cells[group];
@@ -90,6 +96,15 @@ class Service {
   void record_failure(cache::SourceKind kind, const std::string& source, const std::string& error,
                       std::string_view result = "failed");
 
+  /// Where SDK flags are built on demand (the sources' thread); unset, on the calling thread.
+  void set_sdk_builder(boost::asio::any_io_executor executor) {
+    sdk_builder_ = std::move(executor);
+  }
+  /// Calls `done` with the SDK flags of the served state (or of a newer one), on the builder's
+  /// thread: at once when they exist, after building them when no SDK asked before. From then
+  /// on every new state is published with its flags.
+  void sdk_flags(std::function<void(std::shared_ptr<const SdkFlags>)> done);
+
   /// Called after every publication (e.g. to let idle workers drop the replaced state).
   void on_publish(std::function<void()> callback) { on_publish_ = std::move(callback); }
 
@@ -116,6 +131,12 @@ class Service {
   EdgeMetrics& metrics_;
   cache::SnapshotStore<ServingState> store_;
   std::function<void()> on_publish_;
+  boost::asio::any_io_executor sdk_builder_;
+  std::atomic<bool> sdk_wanted_{false};  // an SDK asked for flags: build them with every state
+  // The flags built on demand for a state published without them, and that state's snapshot
+  // version. Only on the builder's thread, as is apply().
+  std::shared_ptr<const SdkFlags> sdk_built_;
+  std::uint64_t sdk_built_version_ = 0;
   const cache::Snapshot* published_ = nullptr;  // the last one apply() published; its thread only
   std::atomic<bool> draining_{false};
   const Clock::time_point started_at_ = Clock::now();

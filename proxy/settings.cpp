@@ -112,6 +112,13 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
         return "--require-key: MUTEX_EDGE_CLIENT_KEYS holds no key (give them comma-separated)";
       }
     }
+    if (const char* keys = std::getenv("MUTEX_EDGE_SDK_KEYS"); keys != nullptr && *keys != 0) {
+      s.sdk_keys = http::BearerKeys::parse(keys);
+      if (s.sdk_keys.empty()) {
+        return "MUTEX_EDGE_SDK_KEYS holds no key (give the SDKs' deployment keys "
+               "comma-separated, or unset it)";
+      }
+    }
     if (!s.state_dir.empty() && s.upstream.empty()) {
       return "--state-dir keeps what --upstream fetched: it needs --upstream";
     }
@@ -131,7 +138,12 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       "  MUTEX_EDGE_API_KEY      the upstream's bearer key (only from the environment)\n"
       "  MUTEX_EDGE_CLIENT_KEYS  the keys --require-key accepts, comma-separated (only from "
       "the\n"
-      "                          environment)\n");
+      "                          environment)\n"
+      "  MUTEX_EDGE_SDK_KEYS     the deployment keys /sdk/v2/flags and /sdk/v2/vardata accept\n"
+      "                          as Authorization: Api-Key <key>, comma-separated (only from "
+      "the\n"
+      "                          environment; unset: any key, or with --require-key a client "
+      "key)\n");
 }
 
 }  // namespace mutex_edge::proxy

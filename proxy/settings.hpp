@@ -28,6 +28,10 @@ struct Settings {
   // with one of these (MUTEX_EDGE_CLIENT_KEYS, comma-separated; only from the environment).
   bool require_key = false;
   http::BearerKeys client_keys;
+  // The deployment keys the SDK routes (/sdk/v2/flags, /sdk/v2/vardata) accept as
+  // "Authorization: Api-Key <key>" (MUTEX_EDGE_SDK_KEYS, comma-separated; only from the
+  // environment). Empty: any key, unless --require-key, which then asks for a client key.
+  http::BearerKeys sdk_keys;
 
   std::string config_file;
   Duration config_reload_interval = std::chrono::seconds{1};

@@ -13,7 +13,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates curl
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libsimdjson-dev prometheus-cpp-dev catch2 libssl-dev libspdlog-dev libfmt-dev
-  libsqlite3-dev
+  libsqlite3-dev zlib1g-dev
   clang clang-format libclang-rt-14-dev
   python3 python3-prometheus-client openssl
 )
@@ -44,7 +44,7 @@ if [[ -n $build_only ]]; then
   packages=(
     build-essential cmake pkg-config ca-certificates
     libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-    libsimdjson-dev prometheus-cpp-dev libssl-dev libspdlog-dev libfmt-dev libsqlite3-dev
+    libsimdjson-dev prometheus-cpp-dev libssl-dev libspdlog-dev libfmt-dev libsqlite3-dev zlib1g-dev
   )
 fi
 

@@ -1,7 +1,9 @@
 #include "common/text.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -158,4 +160,41 @@ TEST_CASE("a file of unknown size (a pipe) is read whole, with its padding spare
   CHECK(read->compare(sent) == 0);  // not printed whole on failure
   CHECK(read->capacity() >= read->size() + 64);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("base64 decodes both alphabets, padded or not, and refuses anything else",
+          "[common][base64]") {
+  // Every length 0..40 of bytes 0..255, through OpenSSL-independent reference encoding.
+  constexpr std::string_view kStandard =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  for (int n = 0; n < 40; ++n) {
+    bytes += static_cast<char>((n * 97 + 251) & 0xff);  // every byte value class, 0xfb first
+    std::string padded;
+    for (std::size_t i = 0; i < bytes.size(); i += 3) {
+      const std::size_t left = std::min<std::size_t>(3, bytes.size() - i);
+      std::uint32_t v = 0;
+      for (std::size_t k = 0; k < 3; ++k) {
+        v = (v << 8) | (k < left ? static_cast<unsigned char>(bytes[i + k]) : 0U);
+      }
+      for (std::size_t k = 0; k < 4; ++k) {
+        padded += k <= left ? kStandard[(v >> (18 - 6 * k)) & 63] : '=';
+      }
+    }
+    std::string url = padded;
+    std::replace(url.begin(), url.end(), '+', '-');
+    std::replace(url.begin(), url.end(), '/', '_');
+    const std::string unpadded = url.substr(0, url.find('='));
+    for (const std::string& text : {padded, url, unpadded}) {
+      std::string out = "kept:";
+      REQUIRE(mutex_edge::common::decode_base64(text, out));
+      CHECK(out == "kept:" + bytes);
+    }
+  }
+  std::string out = "as it was";
+  for (std::string_view bad : {"a", "abcde", "ab=c", "a===", "ab c", "ab\ncd", "ab*d", "=abc"}) {
+    INFO(bad);
+    CHECK_FALSE(mutex_edge::common::decode_base64(bad, out));
+    CHECK(out == "as it was");
+  }
 }

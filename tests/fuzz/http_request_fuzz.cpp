@@ -88,7 +88,9 @@ class ByteStream {
 /// What the handler saw of one request.
 struct Seen {
   Method method = Method::kOther;
-  std::string target, content_type, if_none_match, authorization, host, expect, body;
+  std::string target, content_type, if_none_match, authorization, host, expect, accept_encoding,
+      body;
+  std::vector<std::string> captured;
   bool json = false;
   bool keep_alive = false;
   bool operator==(const Seen&) const = default;
@@ -112,6 +114,8 @@ bool answers(beast::error_code ec) {
 
 Connection read_connection(std::span<const std::uint8_t> data, std::size_t chunk) {
   const common::ServerFlags limits;  // the defaults of --max-header-bytes and --max-body-bytes
+  // What mutex-edge captures beyond the named fields (its SDK routes' headers).
+  static const std::vector<std::string> kCaptured = {"X-Amp-Exp-User", "X-Amp-Exp-Flag-Keys"};
   ByteStream stream{data, chunk};
   beast::flat_buffer buffer;
   RequestHead head;
@@ -119,7 +123,7 @@ Connection read_connection(std::span<const std::uint8_t> data, std::size_t chunk
   Connection connection;
   for (;;) {
     // As Session::do_read_header, on_read_header and do_read_body.
-    parser.emplace(head, limits.max_body_bytes);
+    parser.emplace(head, limits.max_body_bytes, kCaptured);
     parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser->body_limit(limits.max_body_bytes);
     bhttp::read_header(stream, buffer, *parser, connection.end);
@@ -131,9 +135,10 @@ Connection read_connection(std::span<const std::uint8_t> data, std::size_t chunk
       return connection;
     }
     // As Session::handle, and what both binaries' handlers check first.
-    connection.requests.push_back(
-        Seen{head.method, head.target, head.content_type, head.if_none_match, head.authorization,
-             head.host, head.expect, head.body, is_json(head.content_type), parser->keep_alive()});
+    connection.requests.push_back(Seen{head.method, head.target, head.content_type,
+                                       head.if_none_match, head.authorization, head.host,
+                                       head.expect, head.accept_encoding, head.body, head.captured,
+                                       is_json(head.content_type), parser->keep_alive()});
     if (!parser->keep_alive()) {
       return connection;
     }

@@ -35,7 +35,10 @@ struct Edge {
   }
   std::string get(std::string_view target) {
     http::Response response;
-    router->handle(http::Request{http::Method::kGet, target, {}, {}, {}, {}, {}}, response);
+    http::Request request;
+    request.target = target;
+    request.method = http::Method::kGet;
+    router->handle(request, response);
     return response.body;
   }
   std::uint64_t status_groups(const char* level) {

@@ -54,7 +54,10 @@ std::uint64_t json_version(const std::string& body) {
 
 Response handle(proxy::Router& router, std::string_view target) {
   Response response;
-  router.handle(Request{Method::kGet, target, {}, {}, {}, {}, {}}, response);
+  Request request;
+  request.target = target;
+  request.method = Method::kGet;
+  router.handle(request, response);
   return response;
 }
 

@@ -26,7 +26,10 @@ config::ListPage page_of(int first_percentage) {
 
 http::Response get(proxy::Router& router, std::string_view target) {
   http::Response response;
-  router.handle(http::Request{http::Method::kGet, target, {}, {}, {}, {}, {}}, response);
+  http::Request request;
+  request.target = target;
+  request.method = http::Method::kGet;
+  router.handle(request, response);
   return response;
 }
 

@@ -97,7 +97,7 @@ const EDGE_VALUES = [
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness (mulberry32). Math.random is never used, so a seed reproduces a run.
 
-class Rng {
+export class Rng {
   constructor(seed) {
     this.state = seed >>> 0;
   }
