@@ -71,8 +71,15 @@ std::uint64_t content_hash(const config::GroupConfig& group) noexcept {
   common::Hasher h;
   h.add(static_cast<std::uint64_t>(group.id));
   h.add(static_cast<std::uint64_t>(group.project_id));
-  for (const std::string* s : {&group.name, &group.key, &group.description, &group.evaluation_mode,
-                               &group.bucketing_key, &group.bucketing_salt}) {
+  h.add(group.name);
+  h.add(group.key);
+  if (group.description) {
+    h.add(*group.description);
+  } else {
+    h.add(std::numeric_limits<std::uint64_t>::max());  // a length no string has: null
+  }
+  for (const std::string* s :
+       {&group.evaluation_mode, &group.bucketing_key, &group.bucketing_salt}) {
     h.add(*s);
   }
   h.add(group.slots.size());
@@ -109,9 +116,9 @@ GroupEntry::Span GroupEntry::store(std::string_view text) {
 
 GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash)
     : hash_{hash}, id_{group.id}, project_id_{group.project_id}, compiled_{compile(group)} {
-  std::size_t bytes = group.key.size() + group.name.size() + group.description.size() +
-                      group.evaluation_mode.size() + group.bucketing_key.size() +
-                      group.bucketing_salt.size();
+  std::size_t bytes =
+      group.key.size() + group.name.size() + (group.description ? group.description->size() : 0) +
+      group.evaluation_mode.size() + group.bucketing_key.size() + group.bucketing_salt.size();
   for (const config::SlotConfig& slot : group.slots) {
     bytes += slot.name.size() + slot.variant_key.size() + 4 +
              kMaxIdChars * (slot.experiments.size() + slot.holdouts.size());
@@ -120,7 +127,8 @@ GroupEntry::GroupEntry(const config::GroupConfig& group, std::uint64_t hash)
   slots_.reserve(group.slots.size());
   key_ = store(group.key);
   name_ = store(group.name);
-  description_ = store(group.description);
+  has_description_ = group.description.has_value();
+  description_ = store(group.description ? std::string_view{*group.description} : "");
   mode_ = store(group.evaluation_mode);
   bucketing_key_ = store(group.bucketing_key);
   salt_ = store(group.bucketing_salt);
@@ -153,7 +161,9 @@ config::GroupConfig GroupEntry::to_config() const {
   group.project_id = project_id_;
   group.name = name();
   group.key = key();
-  group.description = description();
+  if (has_description_) {
+    group.description = std::string{view(description_)};
+  }
   group.evaluation_mode = evaluation_mode();
   group.bucketing_key = bucketing_key();
   group.bucketing_salt = bucketing_salt();
@@ -183,7 +193,8 @@ config::GroupConfig GroupEntry::to_config() const {
 
 bool GroupEntry::same_content(const config::GroupConfig& group) const noexcept {
   if (group.id != id_ || group.project_id != project_id_ || group.key != key() ||
-      group.name != name() || group.description != description() ||
+      group.name != name() || group.description.has_value() != has_description_ ||
+      (has_description_ && *group.description != view(description_)) ||
       group.evaluation_mode != evaluation_mode() || group.bucketing_key != bucketing_key() ||
       group.bucketing_salt != bucketing_salt() || group.slots.size() != slots_.size()) {
     return false;

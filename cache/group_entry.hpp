@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,7 +42,10 @@ class GroupEntry {
   [[nodiscard]] std::int64_t project_id() const noexcept { return project_id_; }
   [[nodiscard]] std::string_view key() const noexcept { return view(key_); }
   [[nodiscard]] std::string_view name() const noexcept { return view(name_); }
-  [[nodiscard]] std::string_view description() const noexcept { return view(description_); }
+  /// None when the group has none (the API's "description": null).
+  [[nodiscard]] std::optional<std::string_view> description() const noexcept {
+    return has_description_ ? std::optional<std::string_view>{view(description_)} : std::nullopt;
+  }
   [[nodiscard]] std::string_view evaluation_mode() const noexcept { return view(mode_); }
   [[nodiscard]] std::string_view bucketing_key() const noexcept { return view(bucketing_key_); }
   [[nodiscard]] std::string_view bucketing_salt() const noexcept { return view(salt_); }
@@ -94,6 +98,7 @@ class GroupEntry {
   Span key_, name_, description_, mode_, bucketing_key_, salt_;
   std::vector<SlotRecord> slots_;
   eval::CompiledGroup compiled_;
+  bool has_description_ = false;
   bool plain_strings_ = true;
   std::uint32_t longest_variant_key_ = 0;
   std::uint32_t longest_ids_ = 0;  // the longest experiments and holdouts JSON of one slot

@@ -276,6 +276,56 @@ bool FieldReader::strings(dom::element value, const Field& field, std::vector<st
   });
 }
 
+bool FieldReader::identifier(dom::element value, const Field& field, std::size_t limit,
+                             std::string& out) {
+  if (stopped()) {
+    return false;
+  }
+  constexpr std::int64_t kMaxSafe = (std::int64_t{1} << 53) - 1;  // Number.MAX_SAFE_INTEGER
+  constexpr std::string_view kExpected = "a string or an integer";
+  switch (value.type()) {
+    case dom::element_type::STRING:
+      return string(value, field, limit, out);
+    case dom::element_type::INT64: {
+      const std::int64_t n = value.get_int64().value_unsafe();
+      if (n > kMaxSafe || n < -kMaxSafe) {
+        fail(Problem::kBadValue, field,
+             "is " + std::to_string(n) +
+                 ", beyond JavaScript's safe integers (at most 2^53 - 1 either side of 0), "
+                 "which lose digits; send it as a string");
+        return false;
+      }
+      out = std::to_string(n);
+      return true;
+    }
+    case dom::element_type::UINT64:
+      fail(Problem::kBadValue, field,
+           "is " + std::to_string(value.get_uint64().value_unsafe()) +
+               ", beyond JavaScript's safe integers (at most 2^53 - 1), which lose digits; send "
+               "it as a string");
+      return false;
+    case dom::element_type::DOUBLE:
+      fail(Problem::kBadValue, field,
+           std::string{"must be "}.append(kExpected).append(
+               ", got a number with a fraction or an exponent; send it as a string"));
+      return false;
+    default:
+      wrong_type(field, kExpected, value);
+      return false;
+  }
+}
+
+bool FieldReader::identifiers(dom::element value, const Field& field,
+                              std::vector<std::string>& out) {
+  out.clear();
+  return list(value, field, "strings or integers", [&](dom::element item, const Field& path) {
+    std::string s;
+    if (identifier(item, path, limits_.max_string_bytes, s)) {
+      out.push_back(std::move(s));
+    }
+  });
+}
+
 bool FieldReader::slot(dom::element element, GroupShape shape, std::size_t position,
                        SlotConfig& slot) {
   const Field slot_field{"", "slots", position};
@@ -312,7 +362,10 @@ bool FieldReader::slot(dom::element element, GroupShape shape, std::size_t posit
     } else if (name == "holdouts") {
       ids(field.value, sub, slot.holdouts);
     } else if (name == "individuals") {
-      strings(field.value, sub, slot.individuals);
+      // mutex-mgmt's input takes user ids as numbers too (the documentation's create table types
+      // them so); what is served is strings, as the API answers them.
+      shape == GroupShape::kServed ? strings(field.value, sub, slot.individuals)
+                                   : identifiers(field.value, sub, slot.individuals);
     } else if (name == "cohorts") {
       strings(field.value, sub, slot.cohorts);
     }
@@ -381,7 +434,7 @@ void FieldReader::group(dom::object object, GroupShape shape, GroupConfig& group
   const bool lenient = shape != GroupShape::kServed;  // identity fields may be absent or null
   const std::size_t max_string = limits_.max_string_bytes;
   bool has_id = false, has_project = false, has_name = false, has_key = false,
-       has_bucketing_key = false, has_salt = false, has_slots = false;
+       has_bucketing_key = false, has_salt = false, has_slots = false, has_description = false;
   for (dom::key_value_pair field : object) {
     const std::string_view name = field.key;
     const dom::element value = field.value;
@@ -404,8 +457,13 @@ void FieldReader::group(dom::object object, GroupShape shape, GroupConfig& group
         non_empty_string(value, "key", max_string, group.key);
       }
     } else if (name == "description") {
-      optional_string(value, "description", limits_.max_description_bytes, false,
-                      group.description);
+      has_description = true;
+      std::string text;
+      if (value.is_null()) {
+        group.description.reset();
+      } else if (string(value, "description", limits_.max_description_bytes, text)) {
+        group.description = std::move(text);
+      }
     } else if (name == "evaluationMode") {
       if (optional_string(value, "evaluationMode", max_string, false, group.evaluation_mode) &&
           create && !value.is_null() && group.evaluation_mode.empty()) {
@@ -439,6 +497,11 @@ void FieldReader::group(dom::object object, GroupShape shape, GroupConfig& group
     }
   };
   if (shape == GroupShape::kServed) {
+    // A served group without the field reads as one with "" (what it always did: its content
+    // hash, and so the ETag of what is served, stay as they were); null is none.
+    if (!has_description) {
+      group.description = std::string{};
+    }
     require(has_id, "id");
     require(has_key, "key");
     require(has_bucketing_key, "bucketingKey");

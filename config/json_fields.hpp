@@ -86,6 +86,11 @@ class FieldReader {
   /// Lists; null is an empty list.
   bool ids(dom::element value, const Field& field, std::vector<std::int64_t>& out);
   bool strings(dom::element value, const Field& field, std::vector<std::string>& out);
+  /// User ids (individuals, cohort members): strings, or integers within JavaScript's safe
+  /// range (|n| <= 2^53 - 1) kept as their decimal text. Fractions, exponents, larger integers,
+  /// booleans and null are refused. `limit`: the longest string.
+  bool identifier(dom::element value, const Field& field, std::size_t limit, std::string& out);
+  bool identifiers(dom::element value, const Field& field, std::vector<std::string>& out);
 
   /// One group of the given shape. Problems carry field paths; the group label is the caller's.
   void group(dom::element value, GroupShape shape, GroupConfig& out);

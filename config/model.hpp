@@ -29,8 +29,8 @@ struct GroupConfig {
   std::int64_t project_id = 0;
   std::string name;
   std::string key;
-  std::string description;
-  std::string evaluation_mode;  // "local" or "remote"
+  std::optional<std::string> description;  // none: the API's "description": null
+  std::string evaluation_mode;             // "local" or "remote"
   std::string bucketing_key;
   std::string bucketing_salt;
   std::vector<SlotConfig> slots;

@@ -66,9 +66,10 @@ boost::system::result<GroupEdit, ConfigError> decode_group_edit(std::string_view
         edit.name = std::move(text);
       }
     } else if (name == "description") {
-      if (field.value.is_null() ||
-          reader.string(field.value, "description", limits.max_description_bytes, text)) {
-        edit.description = std::move(text);
+      if (field.value.is_null()) {
+        edit.description.emplace(std::nullopt);
+      } else if (reader.string(field.value, "description", limits.max_description_bytes, text)) {
+        edit.description.emplace(std::move(text));
       }
     }
     if (!reader.ok()) {
@@ -93,7 +94,7 @@ boost::system::result<SlotEdit, ConfigError> decode_slot_edit(std::string_view b
     } else if (name == "holdouts") {
       reader.ids(field.value, "holdouts", edit.holdouts.emplace());
     } else if (name == "individuals") {
-      reader.strings(field.value, "individuals", edit.individuals.emplace());
+      reader.identifiers(field.value, "individuals", edit.individuals.emplace());
     } else if (name == "cohorts") {
       reader.strings(field.value, "cohorts", edit.cohorts.emplace());
     }

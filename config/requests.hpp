@@ -26,7 +26,8 @@ namespace mutex_edge::config {
 struct GroupEdit {
   std::optional<bool> archive;
   std::optional<std::string> name;
-  std::optional<std::string> description;
+  /// Given: the new description, or none (nullopt inside) for a null.
+  std::optional<std::optional<std::string>> description;
 };
 [[nodiscard]] boost::system::result<GroupEdit, ConfigError> decode_group_edit(
     std::string_view body, const ConfigLimits& limits);

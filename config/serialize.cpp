@@ -20,7 +20,11 @@ void write_group(common::JsonWriter& writer, const GroupConfig& group) {
   writer.key("projectId").value(group.project_id);
   writer.key("name").value(group.name);
   writer.key("key").value(group.key);
-  writer.key("description").value(group.description);
+  if (group.description) {
+    writer.key("description").value(*group.description);
+  } else {
+    writer.key("description").null();
+  }
   writer.key("evaluationMode")
       .value(group.evaluation_mode.empty() ? "remote" : group.evaluation_mode);
   writer.key("bucketingKey").value(group.bucketing_key);

@@ -64,6 +64,8 @@ Method to_method(bhttp::verb verb) {
       return Method::kPost;
     case bhttp::verb::patch:
       return Method::kPatch;
+    case bhttp::verb::put:
+      return Method::kPut;
     default:
       return Method::kOther;
   }
@@ -111,6 +113,14 @@ class RequestParser final : public bhttp::basic_parser<true> {
     head_.clear();
   }
 
+  /// Chooses the body limit by the request's target, once its start line is read (before the
+  /// Content-Length is checked against the limit).
+  void limit_body_by(const std::function<std::size_t(std::string_view)>* limit_for) {
+    limit_for_ = limit_for;
+  }
+  /// The body limit of the request being read.
+  [[nodiscard]] std::size_t max_body() const noexcept { return max_body_; }
+
  private:
   void on_request_impl(bhttp::verb method, beast::string_view /*method_string*/,
                        beast::string_view target, int /*version*/,
@@ -118,6 +128,10 @@ class RequestParser final : public bhttp::basic_parser<true> {
     head_.method = to_method(method);
     head_.head = method == bhttp::verb::head;
     head_.target.assign(target.data(), target.size());
+    if (limit_for_ != nullptr && *limit_for_) {
+      max_body_ = (*limit_for_)(head_.target);
+      body_limit(max_body_);
+    }
   }
   void on_response_impl(int /*status*/, beast::string_view /*reason*/, int /*version*/,
                         beast::error_code& ec) override {
@@ -182,6 +196,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   RequestHead& head_;
   std::size_t max_body_;
   std::span<const std::string> captured_;
+  const std::function<std::size_t(std::string_view)>* limit_for_ = nullptr;
 };
 
 void append_number(std::string& out, std::uint64_t n) {
@@ -228,7 +243,7 @@ void write_head(std::string& head, const Response& response, std::string_view se
   at = put(at, "\r\nDate: ");
   at = put(at, date);
   at = put(at, "\r\n");
-  if (response.status != 304) {
+  if (response.status != 304 && response.status != 204) {  // neither has a body (RFC 9110)
     at = put(at, "Content-Type: ");
     at = put(at, response.content_type);
     at = put(at, "\r\nContent-Length: ");
@@ -479,6 +494,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
                     worker_.options.captured_headers);
     parser_->header_limit(static_cast<std::uint32_t>(worker_.options.server.max_header_bytes));
     parser_->body_limit(worker_.options.server.max_body_bytes);
+    parser_->limit_body_by(&worker_.options.max_body_bytes_for);
     idle_ = buffer_.size() == 0;
     reading_head_ = true;
     head_begun_ = !idle_;
@@ -540,8 +556,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Excha
                 std::to_string(worker_.options.server.max_header_bytes) + " bytes");
     } else if (ec == bhttp::error::body_limit) {
       error(response_, 413, "payload_too_large",
-            "the request body is larger than " +
-                std::to_string(worker_.options.server.max_body_bytes) + " bytes");
+            "the request body is larger than " + std::to_string(parser_->max_body()) + " bytes");
     } else if (ec.category() == beast::error_code{bhttp::error::end_of_stream}.category() ||
                ec == bhttp::error::partial_message) {
       error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());

@@ -17,7 +17,7 @@
 
 namespace mutex_edge::http {
 
-enum class Method : std::uint8_t { kGet, kPost, kPatch, kOther };
+enum class Method : std::uint8_t { kGet, kPost, kPatch, kPut, kOther };
 
 /// A complete request, as views into the connection's buffers (valid during handle()).
 struct Request {
@@ -103,6 +103,9 @@ struct Options {
   /// Request headers the handler reads beyond the ones Request names (e.g. "X-Amp-Exp-User"),
   /// any case; the first of each reaches Request::captured.
   std::vector<std::string> captured_headers;
+  /// Optional: the body limit of a request by its target (a route that takes large bodies, as
+  /// mutex-mgmt's cohort upload); server.max_body_bytes for every request when unset.
+  std::function<std::size_t(std::string_view target)> max_body_bytes_for;
 };
 
 class Worker;

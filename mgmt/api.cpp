@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -19,6 +20,7 @@ namespace mutex_edge::mgmt {
 namespace {
 
 constexpr std::string_view kCollection = "/api/1/mutexes";
+constexpr std::string_view kCohorts = "/sdk/v1/cohort";
 constexpr std::size_t kSaltLength = 8;
 constexpr std::size_t kMaxListParams = 16;
 
@@ -36,6 +38,22 @@ std::optional<ApiError> validate(const config::GroupConfig& group,
   return to_api_error(errors.front());
 }
 
+/// A cohort's fields but its members, as the download and the PUT answer them.
+void write_cohort_fields(common::JsonWriter& writer, const Store::StoredCohort& cohort) {
+  writer.key("cohortId").value(cohort.id);
+  writer.key("groupType").value(cohort.group_type);
+  writer.key("groupTypeId").value(cohort.group_type_id);
+  writer.key("lastComputed").value(cohort.last_computed);
+  writer.key("lastModified").value(cohort.last_modified);
+  writer.key("size").value(cohort.size);
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 ApiError archived_error(std::int64_t id) {
   return ApiError{ErrorCode::kNotFound,
                   "mutex group " + std::to_string(id) +
@@ -45,8 +63,8 @@ ApiError archived_error(std::int64_t id) {
 }  // namespace
 
 std::string_view to_string(Route route) noexcept {
-  static constexpr std::array<std::string_view, 7> kNames = {
-      "list", "get", "create", "edit", "edit_slot", "health", "other"};
+  static constexpr std::array<std::string_view, 9> kNames = {
+      "list", "get", "create", "edit", "edit_slot", "cohort_get", "cohort_put", "health", "other"};
   static_assert(static_cast<std::size_t>(Route::kUnknown) + 1 == kNames.size());
   return kNames[static_cast<std::size_t>(route)];
 }
@@ -76,6 +94,10 @@ Route Api::handle(const http::Request& request, http::Response& response) {
     }
     return Route::kHealth;
   }
+  if (path.starts_with(kCohorts) &&
+      (path.size() == kCohorts.size() || path[kCohorts.size()] == '/')) {
+    return cohort_route(path, query, request, response);
+  }
 
   // /api/1/mutexes[/{id}[/slots/{slotIndex}]]
   std::string_view id_text, slot_text;
@@ -100,7 +122,7 @@ Route Api::handle(const http::Request& request, http::Response& response) {
   if (depth == 0) {
     error(response, ErrorCode::kNotFound,
           "no such route; this server answers /api/1/mutexes, /api/1/mutexes/{id}, "
-          "/api/1/mutexes/{id}/slots/{slotIndex} and /healthz");
+          "/api/1/mutexes/{id}/slots/{slotIndex}, /sdk/v1/cohort/{cohortId} and /healthz");
     return Route::kUnknown;
   }
 
@@ -340,6 +362,125 @@ void Api::edit_slot(std::int64_t id, std::string_view slot_text, const http::Req
   }
   spdlog::info("msg=\"slot edited\" id={} slot={}", id, *index);
   response.body = std::move(*stored);
+}
+
+Route Api::cohort_route(std::string_view path, std::string_view query, const http::Request& request,
+                        http::Response& response) {
+  using http::Method;
+  const std::string_view id =
+      path.size() > kCohorts.size() + 1 ? path.substr(kCohorts.size() + 1) : std::string_view{};
+  if (id.empty() || id.find('/') != std::string_view::npos) {
+    error(response, ErrorCode::kNotFound,
+          "no such route; a cohort is /sdk/v1/cohort/{cohortId}, got " + common::excerpt(path));
+    return Route::kUnknown;
+  }
+  if (options_.require_auth) {
+    const http::KeyCheck auth = options_.cohort_auth.check(request.authorization);
+    if (auth != http::KeyCheck::kOk) {
+      response.header("WWW-Authenticate", "Basic realm=\"mutex-mgmt\", charset=\"UTF-8\"");
+      error(response, ErrorCode::kUnauthorized,
+            !options_.cohort_auth.has_secret()
+                ? "this server has no cohort secret: start mutex-mgmt with "
+                  "MUTEX_MGMT_COHORT_SECRET set to serve /sdk/v1/cohort"
+            : auth == http::KeyCheck::kMissing
+                ? "send Authorization: Basic base64(<management-api-key>:<cohort-secret>)"
+                : "the credentials in Authorization are not valid");
+      return Route::kUnknown;
+    }
+  }
+  if (request.method == Method::kGet) {
+    get_cohort(id, query, response);
+    return Route::kCohortGet;
+  }
+  if (request.method != Method::kPut) {
+    response.header("Allow", "GET, HEAD, PUT");
+    error(response, ErrorCode::kMethodNotAllowed, "use GET, HEAD or PUT on /sdk/v1/cohort/{id}");
+    return Route::kUnknown;
+  }
+  if (!http::is_json(request.content_type)) {
+    error(response, ErrorCode::kUnsupportedMediaType,
+          "send the body as JSON with Content-Type: application/json" +
+              (request.content_type.empty() ? std::string{}
+                                            : ", not " + common::excerpt(request.content_type)));
+    return Route::kUnknown;
+  }
+  put_cohort(id, request, response);
+  return Route::kCohortPut;
+}
+
+void Api::get_cohort(std::string_view id, std::string_view query, http::Response& response) {
+  std::optional<std::int64_t> max_size, last_modified;
+  std::string problem;
+  if (!query_.parse(query, kMaxListParams, problem)) {
+    return error(response, ErrorCode::kInvalidQuery, problem);
+  }
+  for (const http::QueryParams::Param& param : query_.params()) {
+    const bool max = param.key == "maxCohortSize";
+    if (!max && param.key != "lastModified") {
+      continue;
+    }
+    const auto value = config::parse_id(param.value);
+    if (!value) {
+      return error(response, ErrorCode::kInvalidQuery,
+                   std::string{param.key} +
+                       (max ? " must be a non-negative integer, the most members to download"
+                            : " must be a non-negative integer, the lastModified (ms since the "
+                              "epoch) of the copy held") +
+                       ", got " + common::excerpt(param.value));
+    }
+    (max ? max_size : last_modified) = *value;
+  }
+  if (!config::valid_cohort_id(id)) {
+    return error(response, ErrorCode::kNotFound, "there is no cohort " + common::excerpt(id));
+  }
+  auto unchanged = [&](const Store::StoredCohort& c) {
+    return last_modified && c.last_modified <= *last_modified;
+  };
+  auto too_large = [&](const Store::StoredCohort& c) { return max_size && c.size > *max_size; };
+  auto cohort = store_.cohort(std::string{id}, [&](const Store::StoredCohort& c) {
+    return !unchanged(c) && !too_large(c);
+  });
+  if (!cohort) {
+    return error(response, cohort.error());
+  }
+  if (unchanged(*cohort)) {
+    response.status = 204;  // not modified since the caller's copy: no body
+    return;
+  }
+  if (too_large(*cohort)) {
+    return error(response, ErrorCode::kCohortTooLarge,
+                 "cohort " + common::excerpt(id) + " has " + std::to_string(cohort->size) +
+                     " members, more than maxCohortSize " + std::to_string(*max_size));
+  }
+  response.body.reserve(cohort->members_json.size() + 256);
+  common::JsonWriter writer{response.body};
+  writer.begin_object();
+  write_cohort_fields(writer, *cohort);
+  writer.key("memberIds").raw(cohort->members_json);
+  writer.end_object();
+}
+
+void Api::put_cohort(std::string_view id, const http::Request& request, http::Response& response) {
+  if (!config::valid_cohort_id(id)) {
+    return error(response, ErrorCode::kInvalidValue,
+                 std::string{"a cohort id is "}.append(config::kCohortIdRule).append(", got ") +
+                     common::excerpt(id));
+  }
+  auto decoded = config::decode_cohort_put(request.body, options_.cohort_limits);
+  if (!decoded) {
+    return error(response, to_api_error(decoded.error()));
+  }
+  auto stored = store_.put_cohort(std::string{id}, std::move(*decoded), now_ms());
+  if (!stored) {
+    return error(response, stored.error());
+  }
+  spdlog::info("msg=\"cohort replaced\" cohort={} group_type={} members={} last_modified={}",
+               common::quote(id), common::quote(stored->group_type), stored->size,
+               stored->last_modified);
+  common::JsonWriter writer{response.body};
+  writer.begin_object();
+  write_cohort_fields(writer, *stored);
+  writer.end_object();
 }
 
 }  // namespace mutex_edge::mgmt

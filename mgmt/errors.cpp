@@ -33,6 +33,7 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kStorageErro
     {"method_not_allowed", 405},
     {"duplicate_key", 409},
     {"payload_too_large", 413},
+    {"cohort_too_large", 413},
     {"unsupported_media_type", 415},
     {"rate_limited", 429},
     {"internal_error", 500},

@@ -32,6 +32,7 @@ enum class ErrorCode : std::uint8_t {
   kMethodNotAllowed,         // 405
   kDuplicateKey,             // 409
   kPayloadTooLarge,          // 413
+  kCohortTooLarge,           // 413 (a cohort with more members than maxCohortSize)
   kUnsupportedMediaType,     // 415
   kRateLimited,              // 429 (an injected fault)
   kInternalError,            // 500 (an injected fault)

@@ -15,11 +15,19 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
   flags.text("seed", s.seed_path, "FILE",
              "groups to load when the database holds none, in the list endpoint's shape "
              "{\"mutexes\": [...]}; missing ids, keys and salts are generated");
+  flags.text("cohorts-seed", s.cohorts_seed_path, "FILE",
+             "cohorts to load when the database holds none, {\"cohorts\": [{\"cohortId\": "
+             "\"...\", \"memberIds\": [...]}]}, served at GET /sdk/v1/cohort/{id}");
   flags.boolean("insecure-no-auth", s.insecure_no_auth,
                 "serve without checking Authorization (demos only; logs a warning)");
   flags.log_level(s.log_level);
   flags.number("max-seed-bytes", s.max_seed_bytes, "BYTES", 1024, std::size_t{1} << 32,
-               "largest seed file");
+               "largest seed file (--seed and --cohorts-seed)");
+  flags.number("max-cohort-body-bytes", s.max_cohort_body_bytes, "BYTES", 1024,
+               std::size_t{4} << 30,
+               "largest body of PUT /sdk/v1/cohort/{id} (other requests: --max-body-bytes)");
+  flags.number("max-cohort-members", s.max_cohort_members, "N", 1, std::size_t{1} << 32,
+               "most members of one cohort (a seed's or a PUT's)");
   FaultSettings& f = s.faults;
   flags.duration("fault-latency", f.latency,
                  "delay added to every list and get request, e.g. 200ms");
@@ -59,7 +67,10 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       "demos, tests and load tests. Groups are kept in one SQLite file.\n"
       "Durations take a unit: 500ms, 10s, 1m, 1h.\n",
       "  MUTEX_MGMT_API_KEYS   the accepted API keys, comma-separated (required unless\n"
-      "                        --insecure-no-auth); clients send Authorization: Bearer KEY\n");
+      "                        --insecure-no-auth); clients send Authorization: Bearer KEY\n"
+      "  MUTEX_MGMT_COHORT_SECRET  the cohort endpoint's secret key: clients send\n"
+      "                        Authorization: Basic base64(KEY:SECRET), KEY an API key\n"
+      "                        (required with --cohorts-seed unless --insecure-no-auth)\n");
 }
 
 }  // namespace mutex_edge::mgmt

@@ -38,9 +38,12 @@ struct Settings {
 
   std::string db_path;
   std::string seed_path;
+  std::string cohorts_seed_path;
   bool insecure_no_auth = false;
   std::string log_level = "info";
-  std::size_t max_seed_bytes = 64 * 1024 * 1024;
+  std::size_t max_seed_bytes = 64 * 1024 * 1024;               // --seed and --cohorts-seed
+  std::size_t max_cohort_body_bytes = std::size_t{256} << 20;  // PUT /sdk/v1/cohort/{id}
+  std::size_t max_cohort_members = 5'000'000;
 
   FaultSettings faults;
 };

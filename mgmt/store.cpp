@@ -1,19 +1,23 @@
 #include "mgmt/store.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <sqlite3.h>
 
 #include <spdlog/spdlog.h>
 
+#include "common/json_writer.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "config/parser.hpp"
 #include "config/serialize.hpp"
 
 namespace mutex_edge::mgmt {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: meta and groups; 2: cohorts added (a version 1 file is upgraded when opened).
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -28,7 +32,33 @@ CREATE TABLE IF NOT EXISTS groups (
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS groups_live ON groups (id) WHERE archived = 0;
+CREATE TABLE IF NOT EXISTS cohorts (
+  id TEXT PRIMARY KEY,
+  group_type TEXT NOT NULL,
+  group_type_id INTEGER NOT NULL,
+  last_computed INTEGER NOT NULL,
+  last_modified INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  members TEXT NOT NULL
+);
 )sql";
+
+/// Member ids as the JSON array a download answers.
+std::string members_json(const std::vector<std::string>& members) {
+  std::size_t bytes = 2;
+  for (const std::string& m : members) {
+    bytes += m.size() + 3;
+  }
+  std::string out;
+  out.reserve(bytes);
+  common::JsonWriter writer{out};
+  writer.begin_array();
+  for (const std::string& m : members) {
+    writer.value(m);
+  }
+  writer.end_array();
+  return out;
+}
 
 std::string column_text(sqlite3_stmt* stmt, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
@@ -203,6 +233,18 @@ Store::Store(sqlite3* db) : db_{db} {
       std::make_unique<Statement>(db_, "UPDATE groups SET body = ?2, archived = ?3 WHERE id = ?1");
   bump_ = std::make_unique<Statement>(
       db_, "UPDATE meta SET value = value + 1 WHERE name = 'data_version' RETURNING value");
+  cohort_count_ = std::make_unique<Statement>(db_, "SELECT COUNT(*) FROM cohorts");
+  cohort_get_ = std::make_unique<Statement>(
+      db_,
+      "SELECT group_type, group_type_id, last_computed, last_modified, size, members FROM cohorts "
+      "WHERE id = ?1");
+  cohort_put_ = std::make_unique<Statement>(
+      db_,
+      "INSERT INTO cohorts (id, group_type, group_type_id, last_computed, last_modified, size, "
+      "members) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET "
+      "group_type = excluded.group_type, group_type_id = excluded.group_type_id, "
+      "last_computed = excluded.last_computed, last_modified = excluded.last_modified, "
+      "size = excluded.size, members = excluded.members");
 }
 
 Store::~Store() {
@@ -215,6 +257,9 @@ Store::~Store() {
   insert_.reset();
   update_.reset();
   bump_.reset();
+  cohort_count_.reset();
+  cohort_get_.reset();
+  cohort_put_.reset();
   sqlite3_close(db_);
 }
 
@@ -426,6 +471,136 @@ StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) 
     return *refused;
   }
   return body;
+}
+
+}  // namespace mutex_edge::mgmt
+
+namespace mutex_edge::mgmt {
+
+StoreResult<std::size_t> Store::cohort_count() {
+  std::lock_guard lock{mutex_};
+  Statement::Use use{*cohort_count_};
+  if (use.step() != SQLITE_ROW) {
+    return failure("counting cohorts");
+  }
+  return static_cast<std::size_t>(sqlite3_column_int64(use.get(), 0));
+}
+
+StoreResult<std::size_t> Store::seed_cohorts_if_empty(const std::vector<config::Cohort>& cohorts,
+                                                      std::int64_t now_ms) {
+  std::lock_guard lock{mutex_};
+  Transaction tx{db_};
+  if (!tx.begun()) {
+    return failure("starting the cohorts seed");
+  }
+  {
+    Statement::Use use{*cohort_count_};
+    if (use.step() != SQLITE_ROW) {
+      return failure("counting cohorts");
+    }
+    if (sqlite3_column_int64(use.get(), 0) != 0) {
+      return std::size_t{0};
+    }
+  }
+  for (const config::Cohort& cohort : cohorts) {
+    const std::int64_t modified = cohort.last_modified.value_or(now_ms);
+    const std::string members = members_json(cohort.members);
+    Statement::Use use{*cohort_put_};
+    use.bind(1, cohort.id)
+        .bind(2, cohort.group_type)
+        .bind(3, cohort.group_type_id)
+        .bind(4, cohort.last_computed.value_or(modified))
+        .bind(5, modified)
+        .bind(6, static_cast<std::int64_t>(cohort.members.size()))
+        .bind(7, members);
+    if (use.step() != SQLITE_DONE) {
+      return failure(("seeding cohort " + cohort.id).c_str());
+    }
+  }
+  if (auto refused = commit_change(tx, "committing the cohorts seed")) {
+    return *refused;
+  }
+  return cohorts.size();
+}
+
+StoreResult<Store::StoredCohort> Store::cohort(
+    const std::string& id, const std::function<bool(const StoredCohort&)>& with_members) {
+  std::lock_guard lock{mutex_};
+  Statement::Use use{*cohort_get_};
+  use.bind(1, id);
+  const int rc = use.step();
+  if (rc == SQLITE_DONE) {
+    return ApiError{ErrorCode::kNotFound, "there is no cohort " + common::excerpt(id)};
+  }
+  if (rc != SQLITE_ROW) {
+    return failure("reading a cohort");
+  }
+  sqlite3_stmt* row = use.get();
+  StoredCohort cohort;
+  cohort.id = id;
+  cohort.group_type = column_text(row, 0);
+  cohort.group_type_id = sqlite3_column_int64(row, 1);
+  cohort.last_computed = sqlite3_column_int64(row, 2);
+  cohort.last_modified = sqlite3_column_int64(row, 3);
+  cohort.size = sqlite3_column_int64(row, 4);
+  if (with_members(cohort)) {
+    cohort.members_json = column_text(row, 5);  // the large part: only when it is sent
+  }
+  return cohort;
+}
+
+StoreResult<Store::StoredCohort> Store::put_cohort(const std::string& id, config::CohortPut put,
+                                                   std::int64_t now_ms) {
+  // Serialised before the lock: a large cohort's JSON takes a while.
+  const std::string members = members_json(put.members);
+  std::lock_guard lock{mutex_};
+  Transaction tx{db_};
+  if (!tx.begun()) {
+    return failure("starting a write");
+  }
+  StoredCohort cohort;
+  cohort.id = id;
+  cohort.group_type = std::string{config::kUserGroupType};
+  std::int64_t previous = -1;
+  {
+    Statement::Use use{*cohort_get_};
+    use.bind(1, id);
+    const int rc = use.step();
+    if (rc == SQLITE_ROW) {
+      cohort.group_type = column_text(use.get(), 0);
+      cohort.group_type_id = sqlite3_column_int64(use.get(), 1);
+      previous = sqlite3_column_int64(use.get(), 3);
+    } else if (rc != SQLITE_DONE) {
+      return failure("reading a cohort");
+    }
+  }
+  if (put.group_type && *put.group_type != cohort.group_type) {
+    cohort.group_type = std::move(*put.group_type);
+    cohort.group_type_id = 0;  // another type's id is not this one's
+  }
+  if (put.group_type_id) {
+    cohort.group_type_id = *put.group_type_id;
+  }
+  cohort.last_modified = std::max(now_ms, previous + 1);
+  cohort.last_computed = cohort.last_modified;
+  cohort.size = static_cast<std::int64_t>(put.members.size());
+  {
+    Statement::Use use{*cohort_put_};
+    use.bind(1, id)
+        .bind(2, cohort.group_type)
+        .bind(3, cohort.group_type_id)
+        .bind(4, cohort.last_computed)
+        .bind(5, cohort.last_modified)
+        .bind(6, cohort.size)
+        .bind(7, members);
+    if (use.step() != SQLITE_DONE) {
+      return failure("writing a cohort");
+    }
+  }
+  if (auto refused = commit_change(tx, "committing a cohort")) {
+    return *refused;
+  }
+  return cohort;
 }
 
 }  // namespace mutex_edge::mgmt

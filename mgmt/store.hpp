@@ -12,6 +12,7 @@
 #include <boost/system/result.hpp>
 
 #include "common/error.hpp"
+#include "config/cohorts.hpp"
 #include "config/model.hpp"
 #include "mgmt/errors.hpp"
 
@@ -23,10 +24,11 @@ namespace mutex_edge::mgmt {
 template <typename T>
 using StoreResult = boost::system::result<T, ApiError>;
 
-/// The groups, in one SQLite file: WAL journal, synchronous=FULL, every write one transaction
-/// that is committed (and so on disk) before the caller answers. A group is kept as the JSON
-/// config::write_group makes, beside indexed id, key and archived columns; edits read it back
-/// with config::parse_group. A data version, stored too, grows by one with every change.
+/// The groups and cohorts, in one SQLite file: WAL journal, synchronous=FULL, every write one
+/// transaction that is committed (and so on disk) before the caller answers. A group is kept as
+/// the JSON config::write_group makes, beside indexed id, key and archived columns; edits read it
+/// back with config::parse_group. A cohort is kept as its fields and its members' JSON array. A
+/// data version, stored too, grows by one with every change.
 ///
 /// Thread-safe: one connection, one mutex. A failing database gives a 500 `storage_error`.
 class Store {
@@ -71,6 +73,39 @@ class Store {
       std::function<std::optional<ApiError>(config::GroupConfig& group, bool& archived)>;
   [[nodiscard]] StoreResult<std::string> update(std::int64_t id, const Mutation& mutate);
 
+  /// A cohort as stored. `members_json` (its member ids as a JSON array of strings) is read only
+  /// when asked for.
+  struct StoredCohort {
+    std::string id;
+    std::string group_type;
+    std::int64_t group_type_id = 0;
+    std::int64_t last_computed = 0;  // ms since the epoch
+    std::int64_t last_modified = 0;
+    std::int64_t size = 0;
+    std::string members_json;
+  };
+
+  /// Cohorts held.
+  [[nodiscard]] StoreResult<std::size_t> cohort_count();
+
+  /// Inserts `cohorts` when the database holds no cohort at all; returns how many were inserted
+  /// (0 when it was not empty). A missing lastModified is `now_ms`, a missing lastComputed the
+  /// lastModified.
+  [[nodiscard]] StoreResult<std::size_t> seed_cohorts_if_empty(
+      const std::vector<config::Cohort>& cohorts, std::int64_t now_ms);
+
+  /// One cohort; 404 when there is none. Its members are read when `with_members(cohort)` (the
+  /// fields read so far) says so.
+  [[nodiscard]] StoreResult<StoredCohort> cohort(
+      const std::string& id, const std::function<bool(const StoredCohort&)>& with_members);
+
+  /// Replaces a cohort's members, creating it if absent. groupType and groupTypeId not given are
+  /// kept (a new cohort: "User" and 0). lastModified and lastComputed become `now_ms`, or one
+  /// more than the previous lastModified if that is not earlier: they grow with every put, even
+  /// within one millisecond. Returns the cohort without its members.
+  [[nodiscard]] StoreResult<StoredCohort> put_cohort(const std::string& id, config::CohortPut put,
+                                                     std::int64_t now_ms);
+
  private:
   class Statement;
   class Transaction;
@@ -86,6 +121,7 @@ class Store {
   std::mutex mutex_;
   std::atomic<std::uint64_t> version_{0};
   std::unique_ptr<Statement> count_, list_, get_, max_id_, key_owner_, insert_, update_, bump_;
+  std::unique_ptr<Statement> cohort_count_, cohort_get_, cohort_put_;
 };
 
 }  // namespace mutex_edge::mgmt

@@ -143,6 +143,28 @@ TEST_CASE("an entry gives back the group exactly as configured", "[cache][snapsh
   CHECK(entry.memory_bytes() > 0);
 }
 
+TEST_CASE("a group without a description keeps it null, with a hash of its own",
+          "[cache][snapshot]") {
+  mutex_edge::config::GroupConfig none = group(9, "pinned", 30);
+  none.description.reset();
+  const GroupEntry entry{none, content_hash(none)};
+  CHECK_FALSE(entry.description().has_value());
+  CHECK(entry.to_config() == none);
+  CHECK(entry.same_content(none));
+  auto empty = none;
+  empty.description = "";
+  CHECK_FALSE(entry.same_content(empty));
+  CHECK(content_hash(empty) != content_hash(none));
+  const GroupEntry empty_entry{empty, content_hash(empty)};
+  CHECK(empty_entry.description() == std::optional<std::string_view>{""});
+  CHECK(empty_entry.to_config() == empty);
+  CHECK_FALSE(empty_entry.same_content(none));
+  // A group with a description hashes as it did before null existed (ETags stay as they were).
+  CHECK(content_hash(empty) == 0xcbd5ff91162caf4bULL);
+  empty.description = "about it";
+  CHECK(content_hash(empty) == 0x89fb198d49205c24ULL);
+}
+
 TEST_CASE("a served group in other JSON is decoded but not compiled, then known by that JSON",
           "[cache][snapshot]") {
   using mutex_edge::config::parse_list_page;

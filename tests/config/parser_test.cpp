@@ -258,6 +258,31 @@ TEST_CASE("serialising and parsing a list gives the same groups back", "[config]
   CHECK(parse_list_page(serialize_list(page->groups))->groups == page->groups);
 }
 
+TEST_CASE("a null description stays null through parsing and serialising", "[config][parser]") {
+  // group_json's group with its description field replaced by `field` ("" drops it).
+  auto described = [](const std::string& key, int id, const std::string& field) {
+    std::string json = group_json(key, id, two_slots());
+    const std::string given = R"("description":"",)";
+    return json.replace(json.find(given), given.size(), field);
+  };
+  auto page = parse_list_page(list(described("n", 1, R"("description":null,)") + "," +
+                                   group_json("e", 3, two_slots()) + "," + described("a", 2, "")));
+  REQUIRE(page.has_value());
+  REQUIRE(page->groups.size() == 3);
+  CHECK_FALSE(page->groups[0].description.has_value());
+  CHECK(page->groups[1].description == std::optional<std::string>{""});
+  // A served group without the field reads as "" (as it always did), not as null.
+  CHECK(page->groups[2].description == std::optional<std::string>{""});
+  const std::string text = serialize_list(page->groups);
+  CHECK_THAT(text, Catch::Contains(R"("key":"n","description":null,)"));
+  CHECK_THAT(text, Catch::Contains(R"("key":"e","description":"",)"));
+  auto again = parse_list_page(text);
+  REQUIRE(again.has_value());
+  CHECK(again->groups == page->groups);
+  CHECK_THAT(rejection(list(described("k", 1, R"("description":7,)"))),
+             Catch::Contains("description: must be a string, got a number"));
+}
+
 TEST_CASE("problems carry their kind, so each API can name them its own way", "[config][parser]") {
   auto kind = [](const std::string& json) {
     auto page = parse_list_page(json);

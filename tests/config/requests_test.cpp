@@ -66,7 +66,12 @@ TEST_CASE("edits decode what they change and nothing else", "[config][requests]"
   auto rename = decode_group_edit(R"({"name":"new","description":null})", limits);
   REQUIRE(rename.has_value());
   CHECK(rename->name == "new");
-  CHECK(rename->description == "");
+  REQUIRE(rename->description.has_value());  // given: null clears it to none
+  CHECK_FALSE(rename->description->has_value());
+  auto described = decode_group_edit(R"({"description":""})", limits);
+  REQUIRE(described.has_value());
+  CHECK(described->description == std::optional<std::string>{""});
+  CHECK_FALSE(decode_group_edit(R"({"name":"n"})", limits)->description.has_value());
   CHECK(decode_group_edit(R"({"name":""})", limits).error().problem == Problem::kBadValue);
   CHECK(decode_group_edit(R"({"archive":"yes"})", limits).error().problem == Problem::kWrongType);
 
@@ -75,7 +80,34 @@ TEST_CASE("edits decode what they change and nothing else", "[config][requests]"
   CHECK(slot->experiments == std::vector<std::int64_t>{});
   CHECK(slot->individuals == std::vector<std::string>{"a"});
   CHECK_FALSE(slot->holdouts.has_value());
-  auto bad = decode_slot_edit(R"({"individuals":["a",1]})", limits);
+  auto bad = decode_slot_edit(R"({"individuals":["a",true]})", limits);
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().field == "individuals[1]");
+  CHECK(bad.error().message == "must be a string or an integer, got a boolean");
+}
+
+TEST_CASE("individuals are strings or integers kept as decimal strings", "[config][requests]") {
+  const ConfigLimits limits;
+  auto slot = decode_slot_edit(R"({"individuals":["a",12345,-7,9007199254740991,"12"]})", limits);
+  REQUIRE(slot.has_value());
+  CHECK(slot->individuals ==
+        std::vector<std::string>{"a", "12345", "-7", "9007199254740991", "12"});
+  auto created = decode_create(
+      R"({"projectId":1,"name":"n","slots":[{"percentage":100,"individuals":[42,"x"]}]})", limits);
+  REQUIRE(created.has_value());
+  CHECK(created->slots[0].individuals == std::vector<std::string>{"42", "x"});
+  CHECK_FALSE(created->description.has_value());  // none given: null, as the API answers it
+
+  for (const char* refused :
+       {R"([1.5])", R"([1e3])", R"([9007199254740992])", R"([-9007199254740992])",
+        R"([18446744073709551615])", R"([null])", R"([{}])", R"([false])"}) {
+    INFO(refused);
+    auto r = decode_slot_edit(std::string{R"({"individuals":)"} + refused + "}", limits);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().field == "individuals[0]");
+  }
+  CHECK_THAT(decode_slot_edit(R"({"individuals":[9007199254740992]})", limits).error().message,
+             Catch::Contains("send it as a string"));
+  // cohorts stay strings
+  CHECK(decode_slot_edit(R"({"cohorts":[1]})", limits).error().problem == Problem::kWrongType);
 }

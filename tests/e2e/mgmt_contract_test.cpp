@@ -63,7 +63,7 @@ TEST_CASE("create answers id and url and get answers the documented group with i
   CHECK(num(group["projectId"]) == 12345);
   CHECK(str(group["name"]) == "Checkout Page!");
   CHECK(str(group["key"]) == "checkout-page");
-  CHECK(str(group["description"]).empty());
+  CHECK(group["description"].is_null());  // none given: null, as the documentation shows
   CHECK(str(group["evaluationMode"]) == "remote");
   CHECK(str(group["bucketingKey"]) == "amplitude_id");
   const std::string salt = str(group["bucketingSalt"]);
@@ -189,6 +189,8 @@ TEST_CASE("edit changes name and description and nothing else", "[e2e][mgmt][con
   CHECK(str(edited["key"]) == "old-name");  // a key never changes
 
   r = m.patch(path, R"({"description":null})");
+  CHECK(Json{r.body}["description"].is_null());
+  r = m.patch(path, R"({"description":""})");
   CHECK(str(Json{r.body}["description"]).empty());
   r = m.patch(path, R"({"name":"Old name","description":"old"})");
   CHECK(r.body == before);
@@ -272,7 +274,7 @@ TEST_CASE("slot edits replace the lists given and keep the others and an unknown
   CHECK(r.status == 400);
   CHECK(error_code(r) == "invalid_type");
   CHECK(error_message(r).find("experiments") != std::string::npos);
-  r = m.patch(path + "/slots/1", R"({"individuals":["ok",5]})");
+  r = m.patch(path + "/slots/1", R"({"individuals":["ok",false]})");  // numbers are ids
   CHECK(r.status == 400);
   CHECK(error_message(r).find("individuals[1]") != std::string::npos);
 }
@@ -345,8 +347,10 @@ TEST_CASE("every validation rule answers 400 with a snake_case code and names th
        "invalid_type", "slots[0].experiments[0]"},
       {R"({"projectId":1,"name":"n","slots":[{"percentage":100,"holdouts":"7"}]})", 400,
        "invalid_type", "slots[0].holdouts"},
-      {R"({"projectId":1,"name":"n","slots":[{"percentage":100,"individuals":[1]}]})", 400,
+      {R"({"projectId":1,"name":"n","slots":[{"percentage":100,"individuals":[{}]}]})", 400,
        "invalid_type", "slots[0].individuals[0]"},
+      {R"({"projectId":1,"name":"n","slots":[{"percentage":100,"individuals":[0.5]}]})", 400,
+       "invalid_value", "slots[0].individuals[0]"},
       {R"({"projectId":1,"name":"n","slots":[{"percentage":100,"cohorts":"c"}]})", 400,
        "invalid_type", "slots[0].cohorts"},
       {R"({"projectId":1,"name":")" + std::string(1025, 'x') + "\"," + two + "}", 400,
@@ -566,4 +570,67 @@ TEST_CASE("the documentation examples work as written", "[e2e][mgmt][contract][d
   CHECK(ints(slots.at(1).value()["experiments"]) == std::vector<std::int64_t>{123, 456});
   CHECK(strings(slots.at(1).value()["individuals"]) ==
         std::vector<std::string>{"x@amplitude.com", "y@amplitude.com", "abcde-12345"});
+}
+
+TEST_CASE("individuals given as numbers are kept as strings, on create and on slot edits",
+          "[e2e][mgmt][contract]") {
+  Mgmt m;
+  const HttpResponse created = m.post(
+      "/api/1/mutexes",
+      R"({"projectId":"1","name":"Numbers","slots":[{"percentage":40,"experiments":["123"],"individuals":[12345,"x@amplitude.com"]},{"percentage":60,"experiments":[7]}]})");
+  INFO(created.body);
+  REQUIRE(created.status == 200);
+  const std::string path = "/api/1/mutexes/" + std::to_string(num(Json{created.body}["id"]));
+  Json group{m.get(path).body};
+  simdjson::dom::element first = group["slots"].at(0).value();
+  CHECK(strings(first["individuals"]) == std::vector<std::string>{"12345", "x@amplitude.com"});
+  CHECK(ints(first["experiments"]) == std::vector<std::int64_t>{123});
+
+  HttpResponse r = m.patch(path + "/slots/2", R"({"individuals":[-4,9007199254740991,"y"]})");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  CHECK(strings(Json{r.body}["slots"].at(1).value()["individuals"]) ==
+        std::vector<std::string>{"-4", "9007199254740991", "y"});
+  for (const char* bad : {"[1.5]", "[true]", "[9007199254740992]", "[null]"}) {
+    INFO(bad);
+    r = m.patch(path + "/slots/2", std::string{R"({"individuals":)"} + bad + "}");
+    CHECK(r.status == 400);
+    CHECK(error_message(r).starts_with("individuals[0]: "));
+  }
+}
+
+TEST_CASE("a group created without a description answers null, through chained mutex-edges too",
+          "[e2e][mgmt][contract][proxy]") {
+  Mgmt m;
+  const std::int64_t bare = m.create("Bare");
+  const std::int64_t nulled = m.create("Nulled", R"("description":null,)");
+  const std::int64_t empty = m.create("Empty", R"("description":"",)");
+  auto description_at = [](HttpClient& client, std::int64_t id) {
+    const HttpResponse r = client.get("/api/1/mutexes/" + std::to_string(id), auth());
+    REQUIRE(r.status == 200);
+    Json group{r.body};
+    return group["description"].is_null() ? std::string{"null"}
+                                          : "\"" + str(group["description"]) + "\"";
+  };
+  CHECK(description_at(m.client, bare) == "null");
+  CHECK(description_at(m.client, nulled) == "null");
+  CHECK(description_at(m.client, empty) == "\"\"");
+
+  // mutex-edge polling mutex-mgmt, and a second one polling the first, serve the same.
+  const Env edge_env = {{"MUTEX_EDGE_API_KEY", kKey}};
+  EdgeProcess edge{fast_polling("http://127.0.0.1:" + std::to_string(m.server.port())), edge_env};
+  EdgeProcess chained{fast_polling("http://127.0.0.1:" + std::to_string(edge.port())), edge_env};
+  HttpClient first{edge.port()};
+  HttpClient second{chained.port()};
+  REQUIRE(eventually(
+      [&] { return second.get("/api/1/mutexes/" + std::to_string(empty)).status == 200; }));
+  for (HttpClient* client : {&first, &second}) {
+    CHECK(description_at(*client, bare) == "null");
+    CHECK(description_at(*client, nulled) == "null");
+    CHECK(description_at(*client, empty) == "\"\"");
+  }
+  // An edit to null reaches the chain as well.
+  REQUIRE(m.patch("/api/1/mutexes/" + std::to_string(empty), R"({"description":null})").status ==
+          200);
+  CHECK(eventually([&] { return description_at(second, empty) == "null"; }));
 }
