@@ -152,6 +152,9 @@ class CompiledGroup {
   }
   [[nodiscard]] std::uint32_t upper_bound(std::size_t pos) const noexcept { return upper_[pos]; }
 
+  /// The user's value of the bucketing key (what is hashed after "salt/"), or nullopt.
+  [[nodiscard]] std::optional<std::string_view> bucketing_value(const User& user) const noexcept;
+
   /// The slots' individuals and cohorts as they were given (the compiled group is where a
   /// snapshot keeps them).
   [[nodiscard]] const InclusionSet& individuals() const noexcept { return individuals_; }
@@ -162,7 +165,6 @@ class CompiledGroup {
  private:
   enum class Source : std::uint8_t { kUserId, kDeviceId, kField, kProperty };
 
-  [[nodiscard]] std::optional<std::string_view> bucketing_value(const User& user) const noexcept;
   [[nodiscard]] int inclusion_slot(const User& user, const UserKeys& keys,
                                    Reason& reason) const noexcept;
 

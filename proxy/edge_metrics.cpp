@@ -1,5 +1,7 @@
 #include "proxy/edge_metrics.hpp"
 
+#include <algorithm>
+
 #include <prometheus/family.h>
 
 namespace mutex_edge::proxy {
@@ -111,7 +113,13 @@ EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
                                    "Groups a snapshot build took unchanged from the previous one")},
       assignment_series_{plain_gauge(registry_, "mutex_edge_assignment_metric_series",
                                      "Series of mutex_edge_assignments_total made so far (at "
-                                     "most --assignment-metrics-max-series)")} {
+                                     "most --assignment-metrics-max-series)")},
+      moved_ratio_{prometheus::BuildGauge()
+                       .Name("mutex_edge_config_change_moved_ratio")
+                       .Help("Share of the bucketing space (users with a bucketing value) whose "
+                             "slot changed in the group's last configuration change (0..1; "
+                             "expected share when its salt or bucketing key changed)")
+                       .Register(registry_)} {
   // The shared series of the groups beyond the cap: made first, so it always exists.
   const std::array<std::string_view, 2> other = {kOtherGroups, kAnySlot};
   other_cell_ = assignments_.cell(other);
@@ -230,6 +238,45 @@ void EdgeMetrics::poll_finished(const cache::PollReport& report) {
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   }
   polls_[static_cast<std::size_t>(report.outcome)]->Increment();
+}
+
+void EdgeMetrics::config_change(std::span<const MovedShare> changed,
+                                std::span<const std::string> removed) {
+  for (const std::string& group : removed) {
+    if (auto it = moved_series_.find(group); it != moved_series_.end()) {
+      moved_ratio_.Remove(it->second.gauge);
+      moved_series_.erase(it);
+    }
+  }
+  if (changed.empty()) {
+    return;
+  }
+  const std::uint64_t now = ++changes_;
+  std::vector<MovedShare> shown{changed.begin(), changed.end()};
+  if (shown.size() > kMaxMovedRatioSeries) {
+    std::partial_sort(shown.begin(), shown.begin() + kMaxMovedRatioSeries, shown.end(),
+                      [](const MovedShare& a, const MovedShare& b) { return a.moved > b.moved; });
+    shown.resize(kMaxMovedRatioSeries);
+  }
+  for (const MovedShare& share : shown) {
+    std::string group{share.group};
+    auto it = moved_series_.find(group);
+    if (it == moved_series_.end()) {
+      if (moved_series_.size() >= kMaxMovedRatioSeries) {
+        // Full: the series set longest ago goes (never one of this change: they are fewer
+        // than the cap).
+        auto oldest = std::min_element(
+            moved_series_.begin(), moved_series_.end(),
+            [](const auto& a, const auto& b) { return a.second.changed_at < b.second.changed_at; });
+        moved_ratio_.Remove(oldest->second.gauge);
+        moved_series_.erase(oldest);
+      }
+      prometheus::Gauge& gauge = moved_ratio_.Add({{"group", group}});
+      it = moved_series_.emplace(std::move(group), MovedSeries{&gauge, now}).first;
+    }
+    it->second.gauge->Set(share.moved);
+    it->second.changed_at = now;
+  }
 }
 
 std::string EdgeMetrics::render() const {

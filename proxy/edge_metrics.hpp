@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -34,6 +35,16 @@ enum class CountLevel : std::uint8_t { kSlot, kGroup, kOther, kOff };
 inline constexpr std::array kCountLevels = {CountLevel::kSlot, CountLevel::kGroup,
                                             CountLevel::kOther, CountLevel::kOff};
 [[nodiscard]] std::string_view to_string(CountLevel level) noexcept;
+
+/// One group's moved share after a configuration change (mutex_edge_config_change_moved_ratio).
+struct MovedShare {
+  std::string_view group;
+  double moved = 0;
+};
+
+/// Most series of mutex_edge_config_change_moved_ratio: beyond it, the series of the group
+/// changed least recently goes first.
+inline constexpr std::size_t kMaxMovedRatioSeries = 1000;
 
 /// Every metric of mutex-edge, each series made at startup from our own vocabularies (routes,
 /// source kinds, poll outcomes) or from the configuration (groups and slots). Data-plane series
@@ -75,6 +86,11 @@ class EdgeMetrics {
   void snapshot_built(std::chrono::steady_clock::duration took, std::size_t compiled,
                       std::size_t reused);
 
+  /// After a swap: mutex_edge_config_change_moved_ratio{group} of each changed group is set
+  /// (made when new; of more than kMaxMovedRatioSeries groups, the largest shares), and the
+  /// series of groups no longer served are removed. The sources' thread only.
+  void config_change(std::span<const MovedShare> changed, std::span<const std::string> removed);
+
   /// Every series in the Prometheus text format.
   [[nodiscard]] std::string render() const;
 
@@ -99,6 +115,13 @@ class EdgeMetrics {
   prometheus::Gauge& assignment_series_;
   std::vector<prometheus::Gauge*> assignment_levels_;  // by CountLevel
   metrics::Cell other_cell_;
+  struct MovedSeries {
+    prometheus::Gauge* gauge;
+    std::uint64_t changed_at;  // the change that last set it
+  };
+  prometheus::Family<prometheus::Gauge>& moved_ratio_;
+  std::unordered_map<std::string, MovedSeries> moved_series_;
+  std::uint64_t changes_ = 0;
   std::atomic<std::int64_t> fresh_at_ms_{0};
 };
 

@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "proxy/assign_command.hpp"
+#include "proxy/audit_command.hpp"
+#include "proxy/diff_command.hpp"
 #include "proxy/probe_command.hpp"
 #include "proxy/serve_command.hpp"
 
@@ -13,6 +15,13 @@ int main(int argc, char** argv) {
     if (argc >= 2 && std::strcmp(argv[1], "assign") == 0) {
       return mutex_edge::proxy::run_assign_command(argc - 1, argv + 1, std::cin, std::cout,
                                                    std::cerr);
+    }
+    if (argc >= 2 && std::strcmp(argv[1], "diff") == 0) {
+      return mutex_edge::proxy::run_diff_command(argc - 1, argv + 1, std::cout, std::cerr);
+    }
+    if (argc >= 2 && std::strcmp(argv[1], "audit") == 0) {
+      return mutex_edge::proxy::run_audit_command(argc - 1, argv + 1, std::cin, std::cout,
+                                                  std::cerr);
     }
     if (argc >= 2 && std::strcmp(argv[1], "probe") == 0) {
       return mutex_edge::proxy::run_probe_command(argc - 1, argv + 1, std::cout, std::cerr);

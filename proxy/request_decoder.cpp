@@ -63,6 +63,8 @@ struct RequestDecoder::Impl {
   std::vector<dom::element> users;  // a parsed body's user objects
   std::vector<std::string_view> mutexes;
   eval::User query_user;
+  std::vector<Exposure> exposures;
+  bool user_context_only = false;  // an event: only the engine's user context is the user
 
   std::string scratch;
   std::vector<PendingField> pending_fields, pending_properties;
@@ -179,7 +181,7 @@ struct RequestDecoder::Impl {
         if (auto error = decode_cohorts(field.value, has_cohort_ids)) {
           return invalid_user(std::move(*error));
         }
-      } else {
+      } else if (!user_context_only || eval::is_top_level_user_field(name)) {
         if (pending_fields.size() == limits.max_fields) {
           return invalid_user("user has more than " + std::to_string(limits.max_fields) +
                               " fields");
@@ -276,6 +278,7 @@ struct RequestDecoder::Impl {
 
   Result parse_body(std::string_view body, bool batch) {
     kind = Kind::kRequest;
+    user_context_only = false;
     users.clear();
     mutexes.clear();
     dom::element root;
@@ -347,6 +350,7 @@ struct RequestDecoder::Impl {
 
   Result parse_document(std::string_view json) {
     kind = Kind::kDocument;
+    user_context_only = false;
     users.clear();
     mutexes.clear();
     if (json.size() > limits.max_document_bytes) {
@@ -361,6 +365,115 @@ struct RequestDecoder::Impl {
     AssignRequest request;
     request.user_count = 1;
     return request;
+  }
+
+  boost::system::result<ExposureLine, ApiError> parse_exposure(std::string_view json) {
+    kind = Kind::kDocument;
+    users.clear();
+    mutexes.clear();
+    exposures.clear();
+    user_context_only = false;
+    if (json.size() > limits.max_document_bytes) {
+      return invalid("line is " + std::to_string(json.size()) + " bytes, the limit is " +
+                     std::to_string(limits.max_document_bytes));
+    }
+    dom::element root;
+    if (auto code = parser.parse(json.data(), json.size()).get(root)) {
+      return ApiError{ErrorCode::kInvalidJson,
+                      std::string{"line is not valid JSON: "} + simdjson::error_message(code)};
+    }
+    dom::object object;
+    if (root.get_object().get(object)) {
+      return invalid(
+          R"(an exposure must be an object {"user": {...}, "mutex": "key", "slot": ...})");
+    }
+    ExposureLine line;
+    dom::element user_element;
+    if (object["user"].get(user_element) == simdjson::SUCCESS) {
+      std::string_view mutex;
+      if (object["mutex"].get_string().get(mutex)) {
+        return invalid("mutex is required: the group's key, a string");
+      }
+      dom::element slot;
+      if (object["slot"].get(slot)) {
+        return invalid(R"(slot is required: "slot-N", or null for no slot)");
+      }
+      std::string_view slot_text;
+      if (!slot.is_null() && slot.get_string().get(slot_text)) {
+        return invalid(R"(slot must be "slot-N" or null)");
+      }
+      exposures.push_back(
+          {mutex, slot.is_null() ? std::nullopt : std::optional<std::string_view>{slot_text}});
+      users.push_back(user_element);
+      line.shape = ExposureLine::Shape::kLine;
+      line.exposures = exposures;
+      return line;
+    }
+    std::string_view event_type;
+    if (object["event_type"].get_string().get(event_type)) {
+      return invalid(
+          R"(an exposure needs "user", "mutex" and "slot", or is an Amplitude event with "event_type")");
+    }
+    const bool exposure = event_type == "$exposure" || event_type == "[Experiment] Exposure";
+    const bool assignment = event_type == "$assignment" || event_type == "[Experiment] Assignment";
+    if (!exposure && !assignment) {
+      line.shape = ExposureLine::Shape::kOtherEvent;
+      return line;
+    }
+    dom::object event_properties;
+    if (object["event_properties"].get_object().get(event_properties)) {
+      return invalid("an " + std::string{event_type} + " event needs event_properties (an object)");
+    }
+    // The engine's variants of a mutex group beside the slots: the default "off", "unallocated".
+    auto variant = [](dom::element value) -> std::optional<std::optional<std::string_view>> {
+      if (value.is_null()) {
+        return std::optional<std::string_view>{};
+      }
+      std::string_view text;
+      if (value.get_string().get(text)) {
+        return std::nullopt;
+      }
+      if (text == "off" || text == "unallocated") {
+        return std::optional<std::string_view>{};
+      }
+      return std::optional<std::string_view>{text};
+    };
+    if (exposure) {
+      std::string_view flag;
+      if (event_properties["flag_key"].get_string().get(flag)) {
+        return invalid("an exposure event needs event_properties.flag_key (a string)");
+      }
+      std::optional<std::string_view> slot;
+      dom::element value;
+      if (event_properties["variant"].get(value) == simdjson::SUCCESS) {
+        auto read = variant(value);
+        if (!read) {
+          return invalid("event_properties.variant must be a string or null");
+        }
+        slot = *read;
+      }
+      exposures.push_back({flag, slot});
+      line.shape = ExposureLine::Shape::kExposureEvent;
+    } else {
+      constexpr std::string_view kSuffix = ".variant";
+      for (dom::key_value_pair property : event_properties) {
+        const std::string_view name = property.key;
+        if (name.size() <= kSuffix.size() || !name.ends_with(kSuffix)) {
+          continue;
+        }
+        auto read = variant(property.value);
+        if (!read) {
+          return invalid("event_properties[\"" + common::excerpt(name) +
+                         "\"] must be a string or null");
+        }
+        exposures.push_back({name.substr(0, name.size() - kSuffix.size()), *read});
+      }
+      line.shape = ExposureLine::Shape::kAssignmentEvent;
+    }
+    users.push_back(root);
+    user_context_only = true;
+    line.exposures = exposures;
+    return line;
   }
 
   boost::system::result<eval::User, ApiError> user(std::size_t i) {
@@ -398,6 +511,11 @@ Result RequestDecoder::parse_batch(std::string_view body) {
 
 Result RequestDecoder::parse_user(std::string_view json) {
   return impl_->parse_document(json);
+}
+
+boost::system::result<ExposureLine, ApiError> RequestDecoder::parse_exposure(
+    std::string_view json) {
+  return impl_->parse_exposure(json);
 }
 
 boost::system::result<eval::User, ApiError> RequestDecoder::user(std::size_t i) {

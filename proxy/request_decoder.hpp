@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +34,25 @@ struct AssignRequest {
   std::size_t user_count = 0;
 };
 
+/// One observation of an exposure: the group's key and the slot the user was seen in.
+struct Exposure {
+  std::string_view mutex;
+  std::optional<std::string_view> slot;  // nullopt: seen in no slot
+};
+
+/// An input line of `mutex-edge audit`, as parse_exposure() read it. Views stay valid until the
+/// next parse.
+struct ExposureLine {
+  enum class Shape : std::uint8_t {
+    kLine,             // {"user": {...}, "mutex": "key", "slot": "slot-2" | null}
+    kExposureEvent,    // Amplitude's "$exposure" / "[Experiment] Exposure" event
+    kAssignmentEvent,  // Amplitude's "$assignment" / "[Experiment] Assignment" event
+    kOtherEvent,       // an Amplitude event of another type: nothing to audit
+  };
+  Shape shape = Shape::kLine;
+  std::span<const Exposure> exposures;
+};
+
 /// Decodes every way users reach the engine into eval::User, coercing values as Amplitude's
 /// engine does (numbers to JavaScript's decimal form, booleans to "true"/"false"): the query of
 /// GET /assign, the bodies of POST /assign and /assign/batch, and the JSON lines of
@@ -54,6 +75,16 @@ class RequestDecoder {
   /// A document holding one user object, such as a line of `mutex-edge assign`'s input; unlike
   /// a request's, the user may be empty.
   [[nodiscard]] boost::system::result<AssignRequest, ApiError> parse_user(std::string_view json);
+
+  /// A line of `mutex-edge audit`: `{"user": {...}, "mutex": "key", "slot": "slot-2" | null}`, or
+  /// an event as Amplitude exports it: `event_type` "$exposure" or "[Experiment] Exposure" with
+  /// `event_properties.flag_key` and `.variant`, or "$assignment" or "[Experiment] Assignment"
+  /// with one `event_properties["<key>.variant"]` per group. An event's variant "off" or
+  /// "unallocated", null or missing, is no slot. An event's user is read from its top-level
+  /// user fields (user_id, device_id, amplitude_id, country, platform, ...: the engine's user
+  /// context), user_properties and cohort_ids; its other fields are not user fields. user(0) then
+  /// decodes the user.
+  [[nodiscard]] boost::system::result<ExposureLine, ApiError> parse_exposure(std::string_view json);
 
   /// The i-th user of the last parse (i < user_count).
   [[nodiscard]] boost::system::result<eval::User, ApiError> user(std::size_t i);

@@ -171,8 +171,15 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
   metrics_.config_load(kind, true);
   const bool unchanged = previous && snapshot->content_hash() == previous->snapshot->content_hash();
   std::unique_ptr<const ServingState> state;
+  std::optional<cache::ConfigChange> change;  // what the swap does to assignments
+  std::chrono::steady_clock::duration compare_took{};
   if (!unchanged) {
     state = make_state(std::move(snapshot), previous.get());
+    if (previous) {  // shared entries are skipped: the work is that of the groups changed
+      const auto compare_started = std::chrono::steady_clock::now();
+      change = cache::compare_snapshots(*previous->snapshot, *state->snapshot);
+      compare_took = std::chrono::steady_clock::now() - compare_started;
+    }
   }
 
   std::unique_lock lock{mutex_};
@@ -202,6 +209,10 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
   published_ = state->snapshot.get();  // alive while it is served: the store holds it
   const auto took = std::chrono::steady_clock::now() - started;
   last_load_ = LoadStats{read_time, took, built.compiled, built.reused, built.known, bytes};
+  if (change) {
+    last_change_ = summarise(*change, last_attempt_, compare_took);
+    record_change_metrics(metrics_, *change);
+  }
   // The metrics first: whoever is served the new version finds them saying so.
   metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   metrics_.snapshot_built(took, built.compiled, built.reused);
@@ -213,6 +224,9 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
       "build_ms={:.1f} compiled={} reused={} not_decoded={}",
       version, groups_, rejected_groups, quote(source), ms(read_time), ms(took), built.compiled,
       built.reused, known);
+  if (change) {
+    log_change(*change, settings_.warn_moved_share);
+  }
   if (on_publish_) {
     on_publish_();
   }
@@ -324,6 +338,8 @@ std::string Service::status_json() const {
   w.key("groupsNotDecoded").value(last_load_.known);
   w.key("snapshotBytes").value(last_load_.snapshot_bytes);
   w.end_object();
+  w.key("lastChange");
+  write_last_change(w, last_change_);
   w.key("assignmentMetrics").begin_object();
   w.key("mode").value(settings_.assignment_metrics == AssignmentMetrics::kSlot    ? "slot"
                       : settings_.assignment_metrics == AssignmentMetrics::kGroup ? "group"

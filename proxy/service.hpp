@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "cache/source.hpp"
 #include "config/parser.hpp"
 #include "metrics/cells.hpp"
+#include "proxy/change_impact.hpp"
 #include "proxy/edge_metrics.hpp"
 #include "proxy/sdk_api.hpp"
 #include "proxy/settings.hpp"
@@ -155,6 +157,7 @@ class Service {
   std::vector<std::string> rejected_;  // the first problems, for /status
   std::size_t rejected_groups_ = 0;
   LoadStats last_load_;
+  std::optional<LastChange> last_change_;  // the last swap from one snapshot to another
   std::array<std::size_t, kCountLevels.size()> groups_at_level_{};
 };
 

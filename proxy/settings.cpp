@@ -1,7 +1,9 @@
 #include "proxy/settings.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <system_error>
 
 namespace mutex_edge::proxy {
 
@@ -72,7 +74,20 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
   flags.boolean("allow-empty-config", s.allow_empty_config,
                 "serve a listing or file of no groups after one with groups (default false: "
                 "the last good config stays and /status says why)");
+  std::string warn_moved_share = "0.01";
+  flags.text("warn-moved-share", warn_moved_share, "SHARE",
+             "log a warning when a configuration change moves more than this share (0..1) of a "
+             "group's users to another slot; mutex_edge_config_change_moved_ratio has every "
+             "group's share (default 0.01)");
   flags.check([&]() -> std::optional<std::string> {
+    {
+      const char* const end = warn_moved_share.data() + warn_moved_share.size();
+      const auto [at, ec] = std::from_chars(warn_moved_share.data(), end, s.warn_moved_share);
+      if (ec != std::errc{} || at != end || !(s.warn_moved_share >= 0) || s.warn_moved_share > 1) {
+        return "--warn-moved-share: expected a share from 0 to 1 such as 0.01, got '" +
+               warn_moved_share + "'";
+      }
+    }
     if (assignment_metrics == "slot") {
       s.assignment_metrics = AssignmentMetrics::kSlot;
     } else if (assignment_metrics == "group") {
@@ -132,6 +147,8 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       argc, argv, s,
       "Usage: mutex-edge [OPTIONS]\n"
       "       mutex-edge assign --config-file FILE < users.jsonl\n"
+      "       mutex-edge diff OLD.json NEW.json [--json]   (exit 0: no user moves, 1: some do)\n"
+      "       mutex-edge audit --config-file FILE [--json] < exposures.jsonl\n"
       "       mutex-edge probe URL [--timeout 2s]   (exit 0 when URL answers 2xx)\n\n"
       "Serves assignments of users to the slots of mutual exclusion groups over HTTP.\n"
       "Durations take a unit: 500ms, 10s, 1m, 1h.\n",

@@ -56,6 +56,9 @@ struct Settings {
   std::size_t max_groups = config::ConfigLimits{}.max_groups;
   std::size_t max_upstream_bytes = std::size_t{512} << 20;  // one listing, all its pages
   bool allow_empty_config = false;  // else a listing of no groups keeps the last good config
+  // A configuration change moving more than this share of a group's bucketed users to another
+  // slot is logged as a warning.
+  double warn_moved_share = 0.01;
 };
 
 using ParsedSettings = common::CommandLine<Settings>;
