@@ -30,6 +30,11 @@ common::Result<void> save_config(const std::filesystem::path& state_dir, const S
   writer.key("fetchedAtMs")
       .value(std::chrono::duration_cast<std::chrono::milliseconds>(fetched_at.time_since_epoch())
                  .count());
+  writer.key("originAtMs")
+      .value(std::chrono::duration_cast<std::chrono::milliseconds>(
+                 snapshot.origin().origin_at.time_since_epoch())
+                 .count());
+  writer.key("chainDepth").value(std::uint64_t{snapshot.origin().depth});
   data += ',';
   data.append(body, 1);  // splice the list's members in
   return common::write_file_atomically(persisted_path(state_dir), data);
@@ -64,6 +69,17 @@ common::Result<PersistedConfig> load_config(const std::filesystem::path& state_d
     return common::Error{path.string() + ": fetchedAtMs " + std::to_string(fetched_ms) +
                          " is out of range: not a saved state"};
   }
+  std::int64_t origin_ms = fetched_ms;
+  std::uint64_t depth = 1;
+  if (root["originAtMs"].get_int64().get(origin_ms) != simdjson::SUCCESS || origin_ms > kMaxMs ||
+      origin_ms < -kMaxMs) {
+    origin_ms = fetched_ms;  // saved before origin times were kept (or not one we wrote)
+  }
+  if (root["chainDepth"].get_uint64().get(depth) != simdjson::SUCCESS || depth > 1000) {
+    depth = 1;
+  }
+  persisted.origin_at = std::chrono::system_clock::time_point{std::chrono::milliseconds{origin_ms}};
+  persisted.depth = static_cast<std::uint32_t>(depth);
   persisted.page = std::move(*page);
   persisted.source = std::string{source};
   persisted.fetched_at =

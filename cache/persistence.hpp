@@ -17,9 +17,14 @@ struct PersistedConfig {
   config::ListPage page;
   std::string source;                                // where it was fetched from
   std::chrono::system_clock::time_point fetched_at;  // when the source last confirmed it
+  // When the chain's first mutex-edge fetched it from the origin, and the chain depth here
+  // (SnapshotOrigin); a file saved before they were kept: fetched_at, and 1.
+  std::chrono::system_clock::time_point origin_at;
+  std::uint32_t depth = 1;
 };
 
-/// `<state-dir>/mutexes.json`: the list endpoint's shape plus "source" and "fetchedAtMs".
+/// `<state-dir>/mutexes.json`: the list endpoint's shape plus "source", "fetchedAtMs",
+/// "originAtMs" and "chainDepth" (the last two from the snapshot's origin).
 [[nodiscard]] std::filesystem::path persisted_path(const std::filesystem::path& state_dir);
 
 /// Writes the snapshot's groups atomically and durably (see common::write_file_atomically).

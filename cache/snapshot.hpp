@@ -25,6 +25,12 @@ namespace mutex_edge::cache {
 struct SnapshotOrigin {
   std::string source;  // "file:/etc/groups.json", "upstream:https://...", "persisted:..."
   std::chrono::system_clock::time_point loaded_at = std::chrono::system_clock::now();
+  /// When the first mutex-edge of a chain fetched this configuration from the origin (the
+  /// Management API, or read it from its file), and how many mutex-edges fetched it one from
+  /// another on the way here: 0 for a file, 1 for the instance that polls the origin, 2 for one
+  /// chained to it, and so on.
+  std::chrono::system_clock::time_point origin_at = loaded_at;
+  std::uint32_t depth = 0;
 };
 
 /// What a build did: groups compiled afresh, and groups whose entry it took from the previous

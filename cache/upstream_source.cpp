@@ -20,6 +20,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include "cache/http_target.hpp"
 #include "common/text.hpp"
 
 namespace mutex_edge::cache {
@@ -37,13 +38,7 @@ constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 constexpr milliseconds kMaxRetryAfter = std::chrono::minutes{15};
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
-struct Target {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string base_path;    // without a trailing slash
-  std::string host_header;  // host[:port]
-};
+using Target = detail::HttpTarget;
 
 /// The outcome of fetching the listing, page by page.
 struct Fetch {
@@ -52,7 +47,27 @@ struct Fetch {
   milliseconds retry_after{0};
   config::ListPage merged;
   std::size_t pages = 0;
+  bool watched = false;  // the first page was asked for with a wait
+  ChainOrigin origin;    // of the first page
 };
+
+/// A header's unsigned number, or nothing when absent or malformed.
+std::optional<std::uint64_t> header_number(std::string_view value) {
+  value = common::trim(value);
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc{} || ptr != value.data() + value.size()) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+/// The longest wait to ask for: the poll interval (so that a 304 confirms the listing as often
+/// as a plain poll would), at least a second, at most what the upstream holds.
+std::chrono::seconds watch_wait(const UpstreamOptions& options, std::chrono::seconds most) {
+  const auto interval = std::chrono::ceil<std::chrono::seconds>(options.interval);
+  return std::clamp(interval, std::chrono::seconds{1}, std::max(most, std::chrono::seconds{1}));
+}
 
 /// Retry-After: delay-seconds or an HTTP-date.
 milliseconds parse_retry_after(std::string_view value) {
@@ -75,6 +90,10 @@ milliseconds parse_retry_after(std::string_view value) {
   const auto delay =
       std::chrono::duration_cast<milliseconds>(when - std::chrono::system_clock::now());
   return std::clamp(delay, milliseconds{0}, kMaxRetryAfter);
+}
+
+std::string_view view(beast::string_view s) {
+  return {s.data(), s.size()};
 }
 
 std::string describe(beast::error_code ec, const UpstreamOptions& options, const char* during) {
@@ -106,6 +125,10 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
   bool stopped = false;
   unsigned failures = 0;
   std::string etag;  // of the last complete listing, when every page carried the same one
+  // The longest wait the upstream advertised on its last first page (kWatchHeader; 0: it is
+  // not a mutex-edge, or watches are off there).
+  std::chrono::seconds watch_most{0};
+  ChainOrigin origin;                      // of the listing last given to `loaded`
   std::function<void()> close_connection;  // set while a connection is open
 
   Impl(net::any_io_executor ex, UpstreamOptions opts, Callbacks cbs)
@@ -121,6 +144,7 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       }
       PollReport report{fetch.outcome, Clock::now() - started, fetch.pages};
       if (fetch.outcome == PollOutcome::kUpdated) {
+        origin = fetch.origin;
         report.outcome = callbacks.loaded(std::move(fetch.merged), report.took);
         if (!succeeded(report.outcome)) {
           etag.clear();  // a refused listing must not come back as a 304 that confirms it
@@ -134,30 +158,25 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       if (callbacks.finished) {
         callbacks.finished(report);
       }
-      timer.expires_after(next_delay(options, report.outcome, failures, fetch.retry_after, rng));
+      milliseconds delay = next_delay(options, report.outcome, failures, fetch.retry_after, rng);
+      if (!fetch.watched && succeeded(report.outcome) && options.watch &&
+          watch_most > std::chrono::seconds{0} && !etag.empty()) {
+        delay = milliseconds{10};  // the upstream holds watches: start watching now
+      } else if (fetch.watched && report.outcome == PollOutcome::kUpdated) {
+        delay = milliseconds{10};  // watch again at once: the next change comes as fast
+      } else if (fetch.watched && succeeded(report.outcome)) {
+        // A 304 after the wait: ask again at once. One that came early (the upstream drains,
+        // or holds no more watches) waits out the rest of the interval, as a plain poll would.
+        delay = std::max(milliseconds{10},
+                         options.interval - std::chrono::duration_cast<milliseconds>(report.took));
+      }
+      timer.expires_after(delay);
       co_await timer.async_wait(kNoThrow);
     }
   }
 
-  /// Resolves and connects with the connect timeout (the resolver has none: a timer cancels it).
   net::awaitable<beast::error_code> connect(beast::tcp_stream& stream) {
-    tcp::resolver resolver{executor};
-    net::steady_timer guard{executor};
-    guard.expires_after(options.connect_timeout);
-    guard.async_wait([&resolver](beast::error_code ec) {
-      if (!ec) {
-        resolver.cancel();
-      }
-    });
-    auto [resolve_ec, endpoints] =
-        co_await resolver.async_resolve(target.host, target.port, kNoThrow);
-    guard.cancel();
-    if (resolve_ec) {
-      co_return resolve_ec == net::error::operation_aborted ? beast::error::timeout : resolve_ec;
-    }
-    stream.expires_after(options.connect_timeout);
-    auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kNoThrow);
-    co_return connect_ec;
+    return detail::connect(executor, stream, target, options.connect_timeout);
   }
 
   net::awaitable<Fetch> fetch_listing() {
@@ -216,6 +235,9 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
     bool same_etag = true;
     std::string during;
     std::size_t listing_bytes = 0;  // the bodies of the pages read so far
+    constexpr int kMaxRestarts = 3;
+    int restarts = 0;
+    bool restarted = false;  // a restart asks for the first page at once, without a wait
 
     auto fail = [&](PollOutcome outcome, std::string message) {
       fetch.outcome = outcome;
@@ -243,6 +265,8 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
         co_return fetch;
       }
       const bool first = fetch.pages == 0;
+      const bool watch = first && !etag.empty() && options.watch &&
+                         watch_most > std::chrono::seconds{0} && !restarted;
       http::request<http::empty_body> request{http::verb::get, page_target(cursor), 11};
       request.set(http::field::host, target.host_header);
       request.set(http::field::user_agent, "mutex-edge");
@@ -254,8 +278,14 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       if (first && !etag.empty()) {
         request.set(http::field::if_none_match, etag);
       }
+      std::chrono::seconds wait{0};
+      if (watch) {
+        wait = watch_wait(options, watch_most);
+        request.set(http::field::prefer, "wait=" + std::to_string(wait.count()));
+        fetch.watched = true;
+      }
       auto& lowest = beast::get_lowest_layer(*stream);
-      lowest.expires_after(options.request_timeout);
+      lowest.expires_after(options.request_timeout + wait);  // the timeout follows the wait
       const std::string page_name = "page " + std::to_string(fetch.pages + 1);
       auto [write_ec, written] = co_await http::async_write(*stream, request, kNoThrow);
       if (write_ec) {
@@ -284,10 +314,33 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       }
       const auto& response = parser.get();
       const unsigned status = response.result_int();
+      if (first && (status == 200 || status == 304)) {
+        // Watch an upstream that says it holds requests; poll any other.
+        const auto most = header_number(view(response[kWatchHeader]));
+        watch_most = std::chrono::seconds{std::min<std::uint64_t>(most.value_or(0), 3600)};
+      }
       if (status == 304 && first && !etag.empty()) {
         fetch.outcome = PollOutcome::kNotModified;
         fetch.pages = 1;
         co_return fetch;
+      }
+      if (status == 400 && !first && restarts < kMaxRestarts && !first_etag.empty() &&
+          !response[http::field::etag].empty() && view(response[http::field::etag]) != first_etag) {
+        // A versioned cursor refused by an upstream whose listing changed between two pages:
+        // start again from the first page of the new version.
+        ++restarts;
+        restarted = true;
+        fetch.merged = config::ListPage{};
+        fetch.pages = 0;
+        cursor.reset();
+        seen_cursors.clear();
+        first_etag.clear();
+        same_etag = true;
+        listing_bytes = 0;
+        if (!response.keep_alive()) {
+          connected = false;
+        }
+        continue;
       }
       if (status != 200) {
         const std::string text = "upstream answered " + std::to_string(status) + " " +
@@ -318,6 +371,15 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       const std::string page_etag{response[http::field::etag]};
       if (first) {
         first_etag = page_etag;
+        fetch.origin = ChainOrigin{std::chrono::system_clock::now(), 1};
+        const auto origin_ms = header_number(view(response[kOriginTimeHeader]));
+        const auto depth = header_number(view(response[kChainDepthHeader]));
+        if (origin_ms && *origin_ms < (std::uint64_t{1} << 53)) {  // another mutex-edge's
+          fetch.origin.at = std::chrono::system_clock::time_point{
+              std::chrono::milliseconds{static_cast<std::int64_t>(*origin_ms)}};
+          fetch.origin.depth =
+              static_cast<std::uint32_t>(std::min<std::uint64_t>(depth.value_or(1), 1000)) + 1;
+        }
       } else if (page_etag != first_etag) {
         same_etag = false;
       }
@@ -360,47 +422,20 @@ UpstreamSource::~UpstreamSource() {
 common::Result<std::unique_ptr<UpstreamSource>> UpstreamSource::create(
     net::any_io_executor executor, UpstreamOptions options, Callbacks callbacks) {
   using common::Error;
-  auto url = boost::urls::parse_absolute_uri(options.url);
-  if (!url) {
-    return Error{"--upstream: not an absolute URL: '" + options.url + "'"};
+  auto parsed =
+      detail::parse_target(options.url, "--upstream", "the key comes from MUTEX_EDGE_API_KEY");
+  if (!parsed) {
+    return parsed.error();
   }
-  Target target;
-  const std::string scheme{url->scheme()};
-  if (scheme == "https") {
-    target.tls = true;
-  } else if (scheme != "http") {
-    return Error{"--upstream: the scheme must be http or https, got '" + scheme + "'"};
-  }
-  target.host = std::string{url->host_address()};
-  if (target.host.empty()) {
-    return Error{"--upstream: no host in '" + options.url + "'"};
-  }
-  if (url->has_userinfo() || url->has_query() || url->has_fragment()) {
-    return Error{
-        "--upstream: give scheme://host[:port][/path] only (no credentials, query or "
-        "fragment); the key comes from MUTEX_EDGE_API_KEY"};
-  }
-  target.port = url->has_port() ? std::string{url->port()} : (target.tls ? "443" : "80");
-  target.host_header = url->has_port() ? target.host + ":" + target.port : target.host;
-  target.base_path = std::string{url->encoded_path()};
-  while (!target.base_path.empty() && target.base_path.back() == '/') {
-    target.base_path.pop_back();
-  }
+  const Target& target = *parsed;
+  const std::string& scheme = target.scheme;
 
   auto impl = std::make_unique<Impl>(executor, std::move(options), std::move(callbacks));
   impl->target = target;
   impl->name = "upstream:" + scheme + "://" + target.host + ":" + target.port + target.base_path;
   if (target.tls) {
-    impl->tls.emplace(ssl::context::tls_client);
-    beast::error_code ec;
-    impl->tls->set_verify_mode(ssl::verify_peer, ec);
-    if (impl->options.ca_file.empty()) {
-      impl->tls->set_default_verify_paths(ec);
-    } else {
-      impl->tls->load_verify_file(impl->options.ca_file, ec);
-    }
-    if (ec) {
-      return Error{"--ca-file " + impl->options.ca_file + ": cannot load: " + ec.message()};
+    if (auto tls = detail::make_tls(impl->tls, impl->options.ca_file); !tls) {
+      return tls.error();
     }
   }
   return std::unique_ptr<UpstreamSource>{new UpstreamSource{std::move(impl)}};
@@ -421,6 +456,16 @@ void UpstreamSource::stop() {
 
 const std::string& UpstreamSource::name() const noexcept {
   return impl_->name;
+}
+
+ChainOrigin UpstreamSource::origin() const noexcept {
+  return impl_->origin;
+}
+
+bool UpstreamSource::watching() const noexcept {
+  // What the next poll does: watch, once the upstream said it can and a listing is held.
+  return impl_->options.watch && impl_->watch_most > std::chrono::seconds{0} &&
+         !impl_->etag.empty();
 }
 
 milliseconds UpstreamSource::next_delay(const UpstreamOptions& options, PollOutcome outcome,

@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/system/result.hpp>
@@ -15,6 +16,24 @@
 #include "config/parser.hpp"
 
 namespace mutex_edge::cache {
+
+/// Response headers that only mutex-edge's read API sends (GET /api/1/mutexes), so that a
+/// mutex-edge polling another knows what it may ask for and where its configuration came from.
+/// The longest `Prefer: wait=N` (seconds) the upstream holds a request for (RFC 7240); a poller
+/// sends the wait only after it has seen this header.
+inline constexpr std::string_view kWatchHeader = "X-Mutex-Edge-Watch";
+/// Unix milliseconds when the chain's first mutex-edge fetched the served configuration from
+/// the origin (SnapshotOrigin::origin_at).
+inline constexpr std::string_view kOriginTimeHeader = "X-Mutex-Edge-Origin-Time";
+/// The serving instance's chain depth (SnapshotOrigin::depth).
+inline constexpr std::string_view kChainDepthHeader = "X-Mutex-Edge-Chain-Depth";
+
+/// Where the last listing came from: when the chain's first mutex-edge fetched it from the
+/// origin (the headers above; else when this poll fetched it) and the depth it has here.
+struct ChainOrigin {
+  std::chrono::system_clock::time_point at{};
+  std::uint32_t depth = 1;
+};
 
 struct UpstreamOptions {
   std::string url;      // http(s)://host[:port][/base]: the Management API or another mutex-edge
@@ -30,6 +49,10 @@ struct UpstreamOptions {
   std::size_t max_pages = 1000;
   config::ParseOptions parse;  // limits per page (max_document_bytes caps each response body)
   std::size_t max_listing_bytes = std::size_t{512} << 20;  // all the pages of one listing
+  /// Watch an upstream that advertises kWatchHeader: the first page is asked for with
+  /// If-None-Match and `Prefer: wait=<interval, at least 1 s>`, held there until the listing
+  /// changes; then asked again at once (not before `interval` after a 304).
+  bool watch = true;
 };
 
 /// One poll, for metrics: how it ended, how long it took, how many pages it fetched.
@@ -67,6 +90,10 @@ class UpstreamSource {
 
   /// "upstream:<scheme>://<host>:<port><base>" (never the key).
   [[nodiscard]] const std::string& name() const noexcept;
+  /// Where the listing given to Callbacks::loaded came from (read there, on the executor).
+  [[nodiscard]] ChainOrigin origin() const noexcept;
+  /// True when the next poll is a watch (the upstream advertises kWatchHeader).
+  [[nodiscard]] bool watching() const noexcept;
 
   /// The delay before the next poll after `outcome`, the `failures`-th in a row (0 on success),
   /// with `retry_after` from the server if it sent one. Exposed for tests.

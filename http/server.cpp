@@ -881,7 +881,10 @@ void Server::drain(std::function<void()> done) {
     listener_->close();
   }
   for (auto& worker : workers_) {
-    net::post(worker->ioc, [w = worker.get()] { w->close_idle(); });
+    net::post(worker->ioc, [w = worker.get()] {
+      w->handler->draining();
+      w->close_idle();
+    });
   }
   std::make_shared<DrainWaiter>(control_, open_connections_,
                                 Clock::now() + options_.server.shutdown_grace, std::move(done))

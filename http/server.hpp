@@ -93,6 +93,9 @@ class Handler {
   /// On the worker's thread, when the application called Server::notify_workers (e.g. after
   /// publishing new state, so that an idle worker lets go of the old one).
   virtual void notified() {}
+  /// On the worker's thread, when the server starts draining: a handler holding deferred
+  /// answers (e.g. watch requests) ends them now, so that their connections can close.
+  virtual void draining() {}
 };
 
 struct Options {

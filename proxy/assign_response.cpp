@@ -4,9 +4,19 @@ namespace mutex_edge::proxy {
 namespace {
 
 void write_explain(common::JsonWriter& writer, const cache::GroupEntry& group,
-                   const eval::Assignment& assignment) {
+                   const eval::User& user, const eval::Assignment& assignment) {
   const eval::CompiledGroup& compiled = group.compiled();
   writer.key("explain").begin_object();
+  if (assignment.reason == eval::Reason::kCohort) {
+    // The cohort that put the user there: the first of theirs (given or synced) whose first slot
+    // is this one.
+    for (const std::string_view id : user.cohort_ids) {
+      if (compiled.cohorts().find(id) == assignment.slot) {
+        writer.key("cohort").value(id);
+        break;
+      }
+    }
+  }
   writer.key("bucketingKey").value(group.bucketing_key());
   writer.key("bucketingSalt").value(group.bucketing_salt());
   if (assignment.hashed) {
@@ -104,7 +114,7 @@ void write_assignment_map(common::JsonWriter& writer, const cache::Snapshot& sna
     const eval::Assignment assignment = assign(i);
     writer.value_in_place(member_bytes(group),
                           [&](char* at) { return put_member(at, group, assignment); });
-    write_explain(writer, group, assignment);
+    write_explain(writer, group, user, assignment);
     writer.end_object();
   }
   writer.end_object();

@@ -86,6 +86,18 @@ EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
              }
              return static_cast<double>(unix_ms(std::chrono::system_clock::now()) - fresh) / 1000.0;
            }},
+      origin_age_{
+          "mutex_edge_config_origin_age_seconds",
+          "Seconds since the first mutex-edge of the chain fetched the served "
+          "configuration from the origin (the Management API or the file)",
+          [this]() -> std::optional<double> {
+            const std::int64_t at = origin_at_ms_.load(std::memory_order_relaxed);
+            if (at == 0) {
+              return std::nullopt;
+            }
+            return std::max(
+                0.0, static_cast<double>(unix_ms(std::chrono::system_clock::now()) - at) / 1000.0);
+          }},
       open_connections_{plain_gauge(registry_, "mutex_edge_open_connections",
                                     "Client connections currently open")},
       config_version_{plain_gauge(registry_, "mutex_edge_config_version",
@@ -114,6 +126,13 @@ EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
       assignment_series_{plain_gauge(registry_, "mutex_edge_assignment_metric_series",
                                      "Series of mutex_edge_assignments_total made so far (at "
                                      "most --assignment-metrics-max-series)")},
+      propagation_{plain_histogram(
+          registry_, "mutex_edge_config_propagation_seconds",
+          "Time from the chain's first mutex-edge fetching a configuration from the origin to "
+          "this instance serving it, observed at each swap",
+          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})},
+      watchers_{plain_gauge(registry_, "mutex_edge_watchers",
+                            "Watch requests (GET /api/1/mutexes with Prefer: wait) held now")},
       moved_ratio_{prometheus::BuildGauge()
                        .Name("mutex_edge_config_change_moved_ratio")
                        .Help("Share of the bucketing space (users with a bucketing value) whose "
@@ -229,6 +248,22 @@ void EdgeMetrics::config_served(std::uint64_t version, std::size_t groups,
   fresh_at_ms_.store(unix_ms(fresh_at), std::memory_order_relaxed);
 }
 
+void EdgeMetrics::config_propagated(double seconds) {
+  propagation_.Observe(seconds);
+}
+
+void EdgeMetrics::config_origin(std::chrono::system_clock::time_point origin_at) {
+  origin_at_ms_.store(unix_ms(origin_at), std::memory_order_relaxed);
+}
+
+void EdgeMetrics::watcher(bool held) noexcept {
+  if (held) {
+    watchers_.Increment();
+  } else {
+    watchers_.Decrement();
+  }
+}
+
 void EdgeMetrics::poll_finished(const cache::PollReport& report) {
   // The count of polls last: who sees a poll counted sees its pages and time too.
   poll_duration_.Observe(std::chrono::duration<double>(report.took).count());
@@ -238,6 +273,26 @@ void EdgeMetrics::poll_finished(const cache::PollReport& report) {
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   }
   polls_[static_cast<std::size_t>(report.outcome)]->Increment();
+}
+
+void EdgeMetrics::cohort_poll(std::string_view result) {
+  cohort_polls_.Add({{"result", std::string{result}}}).Increment();
+}
+
+void EdgeMetrics::cohorts(const cache::CohortTable& table) {
+  std::array<double, 3> by_status{};
+  double members = 0;
+  for (const auto& [id, cohort] : table.cohorts) {
+    by_status[static_cast<std::size_t>(cohort->status)] += 1;
+    members += cohort->members ? static_cast<double>(cohort->members->size()) : 0.0;
+  }
+  for (const auto status :
+       {cache::CohortState::Status::kPending, cache::CohortState::Status::kReady,
+        cache::CohortState::Status::kTooLarge}) {
+    cohorts_.Add({{"status", std::string{cache::to_string(status)}}})
+        .Set(by_status[static_cast<std::size_t>(status)]);
+  }
+  cohort_members_.Set(members);
 }
 
 void EdgeMetrics::config_change(std::span<const MovedShare> changed,
@@ -280,8 +335,8 @@ void EdgeMetrics::config_change(std::span<const MovedShare> changed,
 }
 
 std::string EdgeMetrics::render() const {
-  const std::array<const prometheus::Collectable*, 5> sources = {&registry_, &requests_, &latency_,
-                                                                 &assignments_, &age_};
+  const std::array<const prometheus::Collectable*, 6> sources = {
+      &registry_, &requests_, &latency_, &assignments_, &age_, &origin_age_};
   return metrics::render_text(sources);
 }
 

@@ -16,6 +16,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "cache/cohort_source.hpp"
 #include "cache/source.hpp"
 #include "cache/upstream_source.hpp"
 #include "metrics/cells.hpp"
@@ -82,6 +83,14 @@ class EdgeMetrics {
   void config_served(std::uint64_t version, std::size_t groups, std::size_t rejected_groups,
                      std::chrono::system_clock::time_point fresh_at);
   void poll_finished(const cache::PollReport& report);
+  /// A swap served a configuration the chain's origin gave `seconds` ago
+  /// (mutex_edge_config_propagation_seconds). The sources' thread.
+  void config_propagated(double seconds);
+  /// The served configuration was fetched from the origin at `origin_at`
+  /// (mutex_edge_config_origin_age_seconds).
+  void config_origin(std::chrono::system_clock::time_point origin_at);
+  /// A watch request was held (true) or answered (false). Any thread.
+  void watcher(bool held) noexcept;
   /// A snapshot was built in `took`, compiling and reusing as `stats` says.
   void snapshot_built(std::chrono::steady_clock::duration took, std::size_t compiled,
                       std::size_t reused);
@@ -90,6 +99,11 @@ class EdgeMetrics {
   /// (made when new; of more than kMaxMovedRatioSeries groups, the largest shares), and the
   /// series of groups no longer served are removed. The sources' thread only.
   void config_change(std::span<const MovedShare> changed, std::span<const std::string> removed);
+
+  /// Cohort sync: one download attempt ended with `result` ("updated", "not_modified",
+  /// "too_large", "failed"); then the referenced cohorts by status and their members.
+  void cohort_poll(std::string_view result);
+  void cohorts(const cache::CohortTable& table);
 
   /// Every series in the Prometheus text format.
   [[nodiscard]] std::string render() const;
@@ -100,6 +114,7 @@ class EdgeMetrics {
   metrics::HistogramCells latency_;    // {route}
   metrics::CounterCells assignments_;  // {group, slot}
   metrics::CallbackGauge age_;
+  metrics::CallbackGauge origin_age_;
   prometheus::Gauge& open_connections_;
   std::vector<prometheus::Counter*> loads_;  // [source kind][success, failure]
   prometheus::Gauge& config_version_;
@@ -113,6 +128,8 @@ class EdgeMetrics {
   prometheus::Counter& groups_compiled_;
   prometheus::Counter& groups_reused_;
   prometheus::Gauge& assignment_series_;
+  prometheus::Histogram& propagation_;
+  prometheus::Gauge& watchers_;
   std::vector<prometheus::Gauge*> assignment_levels_;  // by CountLevel
   metrics::Cell other_cell_;
   struct MovedSeries {
@@ -123,6 +140,22 @@ class EdgeMetrics {
   std::unordered_map<std::string, MovedSeries> moved_series_;
   std::uint64_t changes_ = 0;
   std::atomic<std::int64_t> fresh_at_ms_{0};
+  std::atomic<std::int64_t> origin_at_ms_{0};
+  prometheus::Family<prometheus::Counter>& cohort_polls_ =
+      prometheus::BuildCounter()
+          .Name("mutex_edge_cohort_polls_total")
+          .Help("Cohort downloads by result (updated, not_modified, too_large, failed)")
+          .Register(registry_);
+  prometheus::Family<prometheus::Gauge>& cohorts_ =
+      prometheus::BuildGauge()
+          .Name("mutex_edge_cohorts")
+          .Help("Cohorts referenced by served slots, by status (pending, ready, too_large)")
+          .Register(registry_);
+  prometheus::Gauge& cohort_members_ = prometheus::BuildGauge()
+                                           .Name("mutex_edge_cohort_members")
+                                           .Help("Members of the served cohorts, all together")
+                                           .Register(registry_)
+                                           .Add({});
 };
 
 }  // namespace mutex_edge::proxy

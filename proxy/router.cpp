@@ -1,12 +1,17 @@
 #include "proxy/router.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 #include <boost/asio/post.hpp>
 #include <simdjson.h>
 
+#include "cache/upstream_source.hpp"
 #include "common/json_writer.hpp"
 #include "common/text.hpp"
 #include "config/paging.hpp"
 #include "config/serialize.hpp"
+#include "http/basic_auth.hpp"
 #include "proxy/assign_response.hpp"
 
 namespace mutex_edge::proxy {
@@ -38,7 +43,24 @@ Router::Router(Service& service, EdgeMetrics& metrics, const Settings& settings,
       worker_{worker},
       routes_{routes},
       reader_{service.store()},
-      decoder_{request_limits(settings)} {}
+      cohort_reader_{service.cohort_store()},
+      decoder_{request_limits(settings)},
+      watchers_{[this](Watchers::Held& held) {
+        // A held watch request: answered from the state served now (a 304 if it is the same).
+        held.response->reset();
+        current_ = reader_.get();
+        list_page(held.etag, held.query, *held.response);
+        service_.release_watcher();
+        deferred_route_ = Route::kMutexList;
+        held.end(http::Outcome::kRespond);
+      }} {}
+
+void Router::refresh() {
+  current_ = reader_.get();
+  if (watchers_.size() != 0 && current_ != nullptr) {
+    watchers_.changed(current_->etag);
+  }
+}
 
 bool Router::authorized(const http::Request& request, http::Response& response) {
   if (!settings_.require_key) {
@@ -110,7 +132,7 @@ Route Router::handle(const http::Request& request, http::Response& response,
   }
   if (serving && path == "/api/1/mutexes") {
     if (authorized(request, response) && only(Method::kGet, "GET, HEAD")) {
-      list_mutexes(request, query, response);
+      list_mutexes(request, query, response, exchange);
     }
     return Route::kMutexList;
   }
@@ -138,6 +160,13 @@ Route Router::handle(const http::Request& request, http::Response& response,
       error(response, ErrorCode::kMethodNotAllowed, "use GET or POST on /sdk/v2/vardata");
     }
     return Route::kSdkVardata;
+  }
+  if (serving && path.starts_with("/sdk/v1/cohort/")) {
+    const std::string_view id = path.substr(std::string_view{"/sdk/v1/cohort/"}.size());
+    if (only(Method::kGet, "GET, HEAD")) {
+      sdk_cohort(request, id, query, response);
+    }
+    return Route::kSdkCohort;
   }
   if (admin && path == "/healthz") {
     if (only(Method::kGet, "GET, HEAD")) {
@@ -200,6 +229,7 @@ void Router::write_answer(const ServingState& state, const AssignRequest& reques
     if (!user) {
       return error(response, user.error());
     }
+    add_synced_cohorts(*user);
     writer.begin_object();
     write_assignments(writer, snapshot, *user, groups_, unknown_, request.explain, observer);
     writer.end_object();
@@ -210,6 +240,7 @@ void Router::write_answer(const ServingState& state, const AssignRequest& reques
   for (std::size_t i = 0; i < request.user_count; ++i) {
     writer.begin_object();
     if (auto user = decoder_.user(i)) {
+      add_synced_cohorts(*user);
       write_assignment_map(writer, snapshot, *user, groups_, request.explain, observer);
     } else {
       writer.key("error").begin_object();
@@ -253,15 +284,59 @@ void Router::assign_post(const http::Request& request, http::Response& response,
 }
 
 void Router::list_mutexes(const http::Request& request, std::string_view query,
-                          http::Response& response) {
+                          http::Response& response, http::Exchange* exchange) {
+  list_page(request.if_none_match, query, response);
+  if (response.status != 304 || exchange == nullptr || settings_.max_watchers == 0 ||
+      request.captured.size() <= kPreferHeader || service_.draining()) {
+    return;
+  }
+  const std::optional<std::chrono::seconds> wait = preferred_wait(request.captured[kPreferHeader]);
+  if (!wait) {
+    return;
+  }
+  // A watch: nothing changed yet, so the answer waits for a change (or the end of the wait).
+  if (!service_.hold_watcher()) {
+    response.reset();
+    response.header("Retry-After", "1");
+    http::error(response, 503, "too_many_watchers",
+                "this instance holds --max-watchers watch requests already; poll, or retry");
+    return;
+  }
+  response.reset();
+  watchers_.hold(*exchange, response, std::string{request.if_none_match}, std::string{query},
+                 *wait);
+}
+
+void Router::list_page(std::string_view if_none_match, std::string_view query,
+                       http::Response& response) {
   const ServingState* state = state_or_503(response);
   if (state == nullptr) {
     return;
   }
+  const cache::Snapshot& snapshot = *state->snapshot;
+  // Only mutex-edge's read API sends these: a mutex-edge polling this one watches it, and
+  // learns where the configuration came from.
+  if (settings_.max_watchers != 0) {
+    response.header(cache::kWatchHeader, static_cast<std::uint64_t>(kMaxWatchWait.count()));
+  }
+  response.header(cache::kOriginTimeHeader,
+                  static_cast<std::uint64_t>(std::max<std::int64_t>(
+                      0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                             snapshot.origin().origin_at.time_since_epoch())
+                             .count())));
+  response.header(cache::kChainDepthHeader, std::uint64_t{snapshot.origin().depth});
+  response.header("ETag", state->etag);
   std::string problem;
   if (!query_.parse(query, kMaxListParams, problem)) {
     return error(response, ErrorCode::kInvalidQuery, problem);
   }
+  // Cursors name the listing's version (its content hash) and an offset, "<hash>.<offset>":
+  // every page of one listing comes from one version, and a page of another is refused (with
+  // the ETag now served, so that a client starts again). A bare offset (an older mutex-edge's
+  // cursor) is still accepted.
+  char version[24];
+  std::snprintf(version, sizeof version, "%016llx",
+                static_cast<unsigned long long>(snapshot.content_hash()));
   std::size_t limit = config::kDefaultPageSize;
   std::size_t offset = 0;
   for (const http::QueryParams::Param& param : query_.params()) {
@@ -272,22 +347,31 @@ void Router::list_mutexes(const http::Request& request, std::string_view query,
       }
       limit = *parsed;
     } else if (param.key == "cursor" && !param.value.empty()) {
-      auto cursor = config::parse_id(param.value);
-      if (!cursor || static_cast<std::uint64_t>(*cursor) > state->snapshot->size()) {
+      std::string_view at = param.value;
+      if (const std::size_t dot = at.find('.'); dot != std::string_view::npos) {
+        if (at.substr(0, dot) != std::string_view{version}) {
+          return error(response, ErrorCode::kInvalidCursor,
+                       "the listing changed since this cursor's page was served: start again "
+                       "from the first page");
+        }
+        at = at.substr(dot + 1);
+      }
+      auto cursor = config::parse_id(at);
+      if (!cursor || static_cast<std::uint64_t>(*cursor) > snapshot.size()) {
         return error(response, ErrorCode::kInvalidCursor,
                      "cursor must be a nextCursor value from an earlier page of this listing");
       }
       offset = static_cast<std::size_t>(*cursor);
     }
   }
-  response.header("ETag", state->etag);
-  if (request.if_none_match == state->etag) {
+  if (if_none_match == state->etag) {
     response.status = 304;
     return;
   }
-  const cache::Snapshot& snapshot = *state->snapshot;
   const std::size_t end = std::min(snapshot.size(), offset + limit);
-  const std::string next = std::to_string(end);
+  std::string next = version;
+  next += '.';
+  next += std::to_string(end);
   common::JsonWriter writer{response.body};
   config::write_list_page(
       writer, end - offset,
@@ -506,6 +590,7 @@ void Router::sdk_vardata(const http::Request& request, std::string_view query,
   if (!user) {
     return error(response, user.error());
   }
+  add_synced_cohorts(*user);
   const cache::Snapshot& snapshot = *state->snapshot;
   snapshot.select(
       sdk_named_ ? std::optional{std::span<const std::string_view>{sdk_keys_}} : std::nullopt,
@@ -520,6 +605,96 @@ void Router::sdk_vardata(const http::Request& request, std::string_view query,
     write_sdk_variant(writer, entry, assignment);
   }
   writer.end_object();
+}
+
+void Router::add_synced_cohorts(eval::User& user) {
+  const cache::CohortTable* table = cohort_reader_.get();
+  if (table == nullptr || table->lookups.empty() || !user.user_id || user.user_id->empty()) {
+    return;
+  }
+  const std::uint64_t key = cache::CohortMembers::key(*user.user_id);
+  cohort_ids_.assign(user.cohort_ids.begin(), user.cohort_ids.end());
+  const std::size_t given = cohort_ids_.size();
+  for (const cache::CohortTable::Lookup& lookup : table->lookups) {
+    if (lookup.members->contains(key)) {
+      cohort_ids_.push_back(lookup.id);
+    }
+  }
+  if (cohort_ids_.size() != given) {
+    user.cohort_ids = cohort_ids_;
+    user.has_cohort_ids = true;
+  }
+}
+
+void Router::sdk_cohort(const http::Request& request, std::string_view id, std::string_view query,
+                        http::Response& response) {
+  // Amplitude's SDKs send Basic base64(apiKey:secretKey): the apiKey is checked as a deployment
+  // key (or a client key with --require-key); the secret is not ours to know.
+  const http::BearerKeys* keys = !settings_.sdk_keys.empty() ? &settings_.sdk_keys
+                                 : settings_.require_key     ? &settings_.client_keys
+                                                             : nullptr;
+  if (keys != nullptr) {
+    const auto credentials = http::parse_basic(request.authorization);
+    if (!credentials || !keys->accepts(credentials->user)) {
+      response.header("WWW-Authenticate", "Basic realm=\"mutex-edge\"");
+      return error(response, ErrorCode::kUnauthorized,
+                   credentials ? "the cohort API key in Authorization is not valid"
+                               : "send Authorization: Basic base64(apiKey:secretKey), the apiKey "
+                                 "a deployment key (MUTEX_EDGE_SDK_KEYS)");
+    }
+  }
+  if (!settings_.serve_cohorts) {
+    return error(response, ErrorCode::kNotFound,
+                 "cohorts are not served here: start mutex-edge with --cohort-server and "
+                 "--serve-cohorts");
+  }
+  std::string problem;
+  if (!query_.parse(query, kMaxListParams, problem)) {
+    return error(response, ErrorCode::kInvalidQuery, problem);
+  }
+  std::optional<std::int64_t> max_size;
+  std::optional<std::int64_t> last_modified;
+  for (const http::QueryParams::Param& param : query_.params()) {
+    if (param.key != "maxCohortSize" && param.key != "lastModified") {
+      continue;
+    }
+    const auto number = config::parse_id(param.value);
+    if (!number) {
+      return error(response, ErrorCode::kInvalidQuery,
+                   std::string{param.key} + " must be a non-negative integer");
+    }
+    (param.key == "maxCohortSize" ? max_size : last_modified) = *number;
+  }
+  const cache::CohortTable* table = cohort_reader_.get();
+  const cache::CohortState* cohort = nullptr;
+  if (table != nullptr) {
+    if (const auto it = table->cohorts.find(id); it != table->cohorts.end()) {
+      cohort = it->second.get();
+    }
+  }
+  if (cohort == nullptr) {
+    return error(response, ErrorCode::kNotFound,
+                 "no served slot references cohort " + common::excerpt(id));
+  }
+  if (!cohort->body) {
+    response.header("Retry-After", "1");
+    std::string message = "cohort " + common::excerpt(id) + " is not downloaded yet";
+    if (!cohort->error.empty()) {
+      message += ": ";
+      message += cohort->error;
+    }
+    return error(response, ErrorCode::kNotReady, message);
+  }
+  if (last_modified && cohort->last_modified <= *last_modified) {
+    response.status = 204;
+    return;
+  }
+  if (max_size && static_cast<std::int64_t>(cohort->size) > *max_size) {
+    return error(response, ErrorCode::kCohortTooLarge,
+                 "cohort " + common::excerpt(id) + " has " + std::to_string(cohort->size) +
+                     " members, more than maxCohortSize");
+  }
+  response.shared_body = cohort->body;
 }
 
 }  // namespace mutex_edge::proxy

@@ -2,8 +2,10 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cache/snapshot_store.hpp"
@@ -14,15 +16,17 @@
 #include "proxy/routes.hpp"
 #include "proxy/service.hpp"
 #include "proxy/settings.hpp"
+#include "proxy/watchers.hpp"
 
 namespace mutex_edge::proxy {
 
 /// The request headers the router reads beyond http::Request's own (http::Options's
 /// captured_headers), by position in Request::captured.
-inline constexpr std::array<std::string_view, 2> kCapturedHeaders = {"X-Amp-Exp-User",
-                                                                     "X-Amp-Exp-Flag-Keys"};
+inline constexpr std::array<std::string_view, 3> kCapturedHeaders = {
+    "X-Amp-Exp-User", "X-Amp-Exp-Flag-Keys", "Prefer"};
 inline constexpr std::size_t kAmpUserHeader = 0;
 inline constexpr std::size_t kAmpFlagKeysHeader = 1;
+inline constexpr std::size_t kPreferHeader = 2;  // a watch request's wait (RFC 7240)
 /// kCapturedHeaders for http::Options.
 [[nodiscard]] std::vector<std::string> captured_headers();
 
@@ -41,12 +45,25 @@ class Router {
                http::Exchange* exchange = nullptr);
   /// Moves on to the served state now (an idle worker would keep the replaced one until its
   /// next request).
-  void refresh() { current_ = reader_.get(); }
+  /// Also answers the watch requests held on an ETag no longer served.
+  void refresh();
+  /// Answers every held watch request now (the server drains): a 304, or the new listing.
+  void release_watchers() { watchers_.release_all(); }
+  /// The route of an answer ended later (a held watch request), once, for the handler's
+  /// metrics; nothing for an answer handle() gave.
+  [[nodiscard]] std::optional<Route> take_deferred_route() noexcept {
+    return std::exchange(deferred_route_, std::nullopt);
+  }
 
  private:
   void assign_get(std::string_view query, http::Response& response);
   void assign_post(const http::Request& request, http::Response& response, bool batch);
-  void list_mutexes(const http::Request& request, std::string_view query, http::Response& response);
+  /// GET /api/1/mutexes; with If-None-Match on the served ETag and `Prefer: wait=N`, held
+  /// (see Watchers) until the served ETag changes or the wait ends.
+  void list_mutexes(const http::Request& request, std::string_view query, http::Response& response,
+                    http::Exchange* exchange);
+  /// One page of the served listing, or a 304 when it still has `if_none_match`.
+  void list_page(std::string_view if_none_match, std::string_view query, http::Response& response);
   void get_mutex(const http::Request& request, std::string_view id, http::Response& response);
   /// GET /sdk/v2/flags and /sdk/v2/vardata: Amplitude's SDKs' local and remote evaluation.
   void sdk_flags(const http::Request& request, http::Response& response, http::Exchange* exchange);
@@ -58,6 +75,12 @@ class Router {
 
   /// True when the request may use an SDK route (Api-Key <deployment key>); else a 401.
   bool sdk_authorized(const http::Request& request, http::Response& response);
+  /// GET /sdk/v1/cohort/{id}: a synced cohort as Amplitude's cohort download API answers it.
+  void sdk_cohort(const http::Request& request, std::string_view id, std::string_view query,
+                  http::Response& response);
+  /// With cohort sync, adds to a user who has a user_id the synced cohorts that list it (after
+  /// the cohort_ids the caller gave).
+  void add_synced_cohorts(eval::User& user);
 
   /// True when the request may use a serving route (--require-key); else a 401 in `response`.
   bool authorized(const http::Request& request, http::Response& response);
@@ -75,9 +98,12 @@ class Router {
   std::size_t worker_;
   RouteSet routes_;
   cache::StoreReader<ServingState> reader_;
+  cache::StoreReader<cache::CohortTable> cohort_reader_;
   RequestDecoder decoder_;
   http::QueryParams query_;
   const ServingState* current_ = nullptr;
+  Watchers watchers_;
+  std::optional<Route> deferred_route_;
 
   // Scratch reused across requests.
   std::vector<std::size_t> groups_;
@@ -86,7 +112,8 @@ class Router {
   std::string sdk_keys_text_;               // the decoded X-Amp-Exp-Flag-Keys
   std::vector<std::string> sdk_key_store_;  // the flag keys a vardata request names
   std::vector<std::string_view> sdk_keys_;
-  bool sdk_named_ = false;  // the request names flag keys (else: every group)
+  std::vector<std::string_view> cohort_ids_;  // a user's cohort_ids with the synced ones
+  bool sdk_named_ = false;                    // the request names flag keys (else: every group)
 };
 
 /// The router as the HTTP server's per-worker handler: answers, then counts the request.
@@ -102,9 +129,11 @@ class RouterHandler : public http::Handler {
   }
   void finished(const http::Response& response, std::chrono::steady_clock::duration took,
                 bool handled) override {
-    metrics_.request(worker_, handled ? route_ : Route::kUnknown, response.status, took);
+    const Route route = router_.take_deferred_route().value_or(route_);
+    metrics_.request(worker_, handled ? route : Route::kUnknown, response.status, took);
   }
   void notified() override { router_.refresh(); }
+  void draining() override { router_.release_watchers(); }
 
  private:
   Router router_;

@@ -5,9 +5,18 @@
 namespace mutex_edge::proxy {
 namespace {
 
-constexpr std::array<std::string_view, kRoutes.size()> kRouteNames = {
-    "/assign", "/assign/batch", "/api/1/mutexes", "/api/1/mutexes/{id}", "/healthz", "/readyz",
-    "/status", "/metrics",      "/sdk/v2/flags",  "/sdk/v2/vardata",     "unknown"};
+constexpr std::array<std::string_view, kRoutes.size()> kRouteNames = {"/assign",
+                                                                      "/assign/batch",
+                                                                      "/api/1/mutexes",
+                                                                      "/api/1/mutexes/{id}",
+                                                                      "/healthz",
+                                                                      "/readyz",
+                                                                      "/status",
+                                                                      "/metrics",
+                                                                      "/sdk/v2/flags",
+                                                                      "/sdk/v2/vardata",
+                                                                      "/sdk/v1/cohort/{id}",
+                                                                      "unknown"};
 
 struct ErrorInfo {
   std::string_view name;
@@ -27,6 +36,7 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kNotReady) +
     {"not_found", 404},
     {"method_not_allowed", 405},
     {"too_many_users", 413},
+    {"cohort_too_large", 413},
     {"unsupported_media_type", 415},
     {"not_ready", 503},
 }};

@@ -20,12 +20,13 @@ enum class Route : std::uint8_t {
   kMetrics,
   kSdkFlags,    // GET /sdk/v2/flags: Amplitude's SDKs' local evaluation
   kSdkVardata,  // GET|POST /sdk/v2/vardata: their remote evaluation
+  kSdkCohort,   // GET /sdk/v1/cohort/{id}: their cohort sync (--serve-cohorts)
   kUnknown,
 };
 inline constexpr std::array kRoutes = {Route::kAssign,     Route::kAssignBatch, Route::kMutexList,
                                        Route::kMutexGet,   Route::kHealthz,     Route::kReadyz,
                                        Route::kStatus,     Route::kMetrics,     Route::kSdkFlags,
-                                       Route::kSdkVardata, Route::kUnknown};
+                                       Route::kSdkVardata, Route::kSdkCohort,   Route::kUnknown};
 [[nodiscard]] std::string_view to_string(Route route) noexcept;
 
 /// Which routes a listener answers: all of them (no --admin-listen), or the serving routes
@@ -47,6 +48,7 @@ enum class ErrorCode : std::uint8_t {
   kNotFound,              // 404
   kMethodNotAllowed,      // 405
   kTooManyUsers,          // 413
+  kCohortTooLarge,        // 413
   kUnsupportedMediaType,  // 415
   kNotReady,              // 503 (the last: the tables in routes.cpp end with it)
 };

@@ -7,6 +7,7 @@
 #include <future>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <malloc.h>
@@ -19,6 +20,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cache/cohort_source.hpp"
 #include "cache/file_source.hpp"
 #include "cache/persistence.hpp"
 #include "cache/upstream_source.hpp"
@@ -115,15 +117,16 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   };
   // The callbacks run on the sync thread while `holder` owns the source.
   auto name = [&holder] { return holder->name(); };
+  auto origin = [&holder] { return holder->origin(); };
   auto created = cache::UpstreamSource::create(
       sync.get_executor(), options,
       cache::UpstreamSource::Callbacks{
           .loaded =
-              [&service, persist, name](config::ListPage page,
-                                        std::chrono::steady_clock::duration fetch) {
+              [&service, persist, name, origin](config::ListPage page,
+                                                std::chrono::steady_clock::duration fetch) {
                 const Service::Applied applied =
                     service.apply(std::move(page), SourceKind::kUpstream, name(),
-                                  std::chrono::system_clock::now(), fetch);
+                                  std::chrono::system_clock::now(), fetch, origin());
                 if (applied == Service::Applied::kPublished) {
                   persist(name());
                 }
@@ -139,7 +142,10 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
                 service.record_failure(SourceKind::kUpstream, name(), error, to_string(outcome));
               },
           .finished =
-              [&metrics](const cache::PollReport& report) { metrics.poll_finished(report); }});
+              [&metrics, &service, &holder](const cache::PollReport& report) {
+                metrics.poll_finished(report);
+                service.set_watching(holder->watching());
+              }});
   if (!created) {
     std::cerr << "mutex-edge: " << created.error().message << '\n';
     return std::nullopt;
@@ -152,7 +158,8 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
     if (auto persisted = cache::load_config(settings.state_dir, parse_options(settings, service))) {
       service.apply(std::move(persisted->page), SourceKind::kPersisted,
                     "persisted:" + persisted->source, persisted->fetched_at,
-                    std::chrono::steady_clock::now() - started);
+                    std::chrono::steady_clock::now() - started,
+                    cache::ChainOrigin{persisted->origin_at, persisted->depth});
       release_free_memory();
     } else if (std::filesystem::exists(path)) {
       service.record_failure(SourceKind::kPersisted, "persisted:" + path.string(),
@@ -214,6 +221,66 @@ class SyncThread {
   std::thread thread_;
 };
 
+/// Every cohort id the slots of `snapshot` reference, once each.
+std::vector<std::string> referenced_cohorts(const cache::Snapshot& snapshot) {
+  std::set<std::string_view> ids;
+  for (std::size_t i = 0; i < snapshot.size(); ++i) {
+    const eval::InclusionSet& cohorts = snapshot.compiled(i).cohorts();
+    if (cohorts.empty()) {
+      continue;
+    }
+    for (std::size_t pos = 0; pos < snapshot.group(i).slot_count(); ++pos) {
+      for (std::size_t k = 0; k < cohorts.count(pos); ++k) {
+        ids.insert(cohorts.at(pos, k));
+      }
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
+common::Result<std::unique_ptr<cache::CohortSource>> cohort_source(const Settings& settings,
+                                                                   net::io_context& context,
+                                                                   Service& service,
+                                                                   EdgeMetrics& metrics) {
+  cache::CohortOptions options;
+  options.url = settings.cohort_server;
+  options.api_key = settings.cohort_api_key;
+  options.secret_key = settings.cohort_secret_key;
+  options.interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings.cohort_poll_interval);
+  options.failure_interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings.poll_failure_interval);
+  options.connect_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings.connect_timeout);
+  // A cohort of millions of members is tens of megabytes: more time than a page of groups.
+  options.request_timeout =
+      std::max(std::chrono::duration_cast<std::chrono::milliseconds>(settings.upstream_timeout) * 6,
+               std::chrono::milliseconds{std::chrono::seconds{60}});
+  options.ca_file = settings.ca_file;
+  options.max_cohort_size = settings.max_cohort_size;
+  options.keep_bodies = settings.serve_cohorts;
+  options.state_dir = settings.state_dir;
+  cache::CohortSource::Callbacks callbacks;
+  callbacks.publish = [&service, &metrics](std::shared_ptr<const cache::CohortTable> table) {
+    metrics.cohorts(*table);
+    auto copy = std::make_unique<cache::CohortTable>(*table);
+    copy->index();  // its lookups view its own keys
+    service.publish_cohorts(std::move(copy));
+  };
+  callbacks.polled = [&metrics](const std::string& id, std::string_view result, double seconds) {
+    metrics.cohort_poll(result);
+    if (result == "failed" || result == "too_large") {
+      spdlog::warn("msg=\"cohort download\" cohort={} result={} seconds={:.3f}", quote(id), result,
+                   seconds);
+    } else {
+      spdlog::info("msg=\"cohort download\" cohort={} result={} seconds={:.3f}", quote(id), result,
+                   seconds);
+    }
+  };
+  return cache::CohortSource::create(context.get_executor(), std::move(options),
+                                     std::move(callbacks));
+}
+
 int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
           std::atomic<bool>& retire_inline) {
   // One metric shard per worker thread: the serving listener's, then the admin listener's.
@@ -240,6 +307,17 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
           : upstream_source(settings, sync.context(), service, metrics, upstream);
   if (!source) {
     return 1;
+  }
+
+  // --cohort-server: the members of the cohorts that served slots reference.
+  std::unique_ptr<cache::CohortSource> cohorts;
+  if (!settings.cohort_server.empty()) {
+    auto created = cohort_source(settings, sync.context(), service, metrics);
+    if (!created) {
+      std::cerr << "mutex-edge: " << created.error().message << '\n';
+      return 1;
+    }
+    cohorts = std::move(*created);
   }
 
   http::Options options;
@@ -281,7 +359,14 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
   // The SDK flags of a configuration no SDK asked for yet are built on the sources' thread.
   service.set_sdk_builder(sync.context().get_executor());
   // After a publication, idle workers let go of the replaced snapshot at once.
-  service.on_publish([&server] { server.notify_workers(); });
+  service.on_publish([&server, &service, &cohorts] {
+    server.notify_workers();
+    if (cohorts) {
+      if (const auto state = service.store().load()) {
+        cohorts->want(referenced_cohorts(*state->snapshot));
+      }
+    }
+  });
   const std::string admin_address =
       admin ? settings.admin->listen_host + ":" + std::to_string(admin->port()) : "off";
   spdlog::info(
@@ -290,7 +375,16 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
       settings.server.listen_host, server.port(), settings.server.threads, quote(source->name),
       admin_address, settings.require_key);
   sync.start();
-  net::post(sync.context(), [&source] { source->start(); });
+  net::post(sync.context(), [&source, &cohorts, &service] {
+    if (cohorts) {
+      cohorts->start();
+      // A config loaded before publications were followed (a file, a persisted copy).
+      if (const auto state = service.store().load()) {
+        cohorts->want(referenced_cohorts(*state->snapshot));
+      }
+    }
+    source->start();
+  });
 
   std::vector<http::Server*> servers{&server};
   if (admin) {
@@ -298,9 +392,19 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
   }
   http::run_until_signal(servers, control, [&] {
     service.begin_drain();
-    net::post(sync.context(), [&source] { source->stop(); });
+    net::post(sync.context(), [&source, &cohorts] {
+      source->stop();
+      if (cohorts) {
+        cohorts->stop();
+      }
+    });
   });
-  sync.run([&source] { source->stop(); });
+  sync.run([&source, &cohorts] {
+    source->stop();
+    if (cohorts) {
+      cohorts->stop();
+    }
+  });
   sync.stop();
   retire_inline.store(true);
   spdlog::info("msg=\"stopped\"");

@@ -1,5 +1,6 @@
 #include "proxy/service.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -138,7 +139,8 @@ std::unique_ptr<const ServingState> Service::make_state(
 
 Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
                                 const std::string& source, Clock::time_point fetched_at,
-                                std::chrono::steady_clock::duration read_time) {
+                                std::chrono::steady_clock::duration read_time,
+                                std::optional<cache::ChainOrigin> origin) {
   const auto started = std::chrono::steady_clock::now();
   if (page.groups.empty() && page.known.empty() && !settings_.allow_empty_config) {
     // A source that suddenly lists nothing is far likelier broken than emptied on purpose.
@@ -162,7 +164,15 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
   }
   const auto previous = store_.load();  // held until the new state is published
   cache::BuildStats built;
-  auto snapshot = cache::Snapshot::build(page, version, {source}, rejected,
+  cache::ChainOrigin chain =
+      origin.value_or(cache::ChainOrigin{fetched_at, kind == cache::SourceKind::kFile ? 0U : 1U});
+  if (chain.at == Clock::time_point{}) {
+    chain.at = fetched_at;
+  }
+  cache::SnapshotOrigin snapshot_origin{source};
+  snapshot_origin.origin_at = chain.at;
+  snapshot_origin.depth = chain.depth;
+  auto snapshot = cache::Snapshot::build(page, version, std::move(snapshot_origin), rejected,
                                          previous ? previous->snapshot.get() : nullptr, &built);
   for (const config::ConfigError& e : rejected) {
     spdlog::warn("msg=\"group left out\" source={} error={}", quote(source), quote(e.to_string()));
@@ -213,6 +223,15 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
     last_change_ = summarise(*change, last_attempt_, compare_took);
     record_change_metrics(metrics_, *change);
   }
+  origin_ = chain;
+  if (kind != cache::SourceKind::kPersisted) {
+    // From the origin's fetch to this swap (0 when clocks disagree the other way); a persisted
+    // copy served at start propagated nothing.
+    last_propagation_ =
+        std::max(0.0, std::chrono::duration<double>(Clock::now() - chain.at).count());
+    metrics_.config_propagated(*last_propagation_);
+  }
+  metrics_.config_origin(chain.at);
   // The metrics first: whoever is served the new version finds them saying so.
   metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   metrics_.snapshot_built(took, built.compiled, built.reused);
@@ -259,6 +278,22 @@ void Service::sdk_flags(std::function<void(std::shared_ptr<const SdkFlags>)> don
   } else {
     build();
   }
+}
+
+bool Service::hold_watcher() noexcept {
+  std::size_t held = watchers_.load(std::memory_order_relaxed);
+  do {
+    if (held >= settings_.max_watchers) {
+      return false;
+    }
+  } while (!watchers_.compare_exchange_weak(held, held + 1, std::memory_order_relaxed));
+  metrics_.watcher(true);
+  return true;
+}
+
+void Service::release_watcher() noexcept {
+  watchers_.fetch_sub(1, std::memory_order_relaxed);
+  metrics_.watcher(false);
 }
 
 void Service::record_unchanged() {
@@ -340,6 +375,26 @@ std::string Service::status_json() const {
   w.end_object();
   w.key("lastChange");
   write_last_change(w, last_change_);
+  // Down a chain of mutex-edges: where the served configuration started, and how fast it came.
+  w.key("chain").begin_object();
+  w.key("depth").value(std::uint64_t{origin_.depth});
+  w.key("originFetchedAt").value(iso8601(origin_.at));
+  w.key("originAgeSeconds");
+  if (has_snapshot()) {
+    w.raw(std::to_string(std::max(0.0, seconds_since(origin_.at))));
+  } else {
+    w.null();
+  }
+  w.key("lastPropagationSeconds");
+  if (last_propagation_) {
+    w.raw(std::to_string(*last_propagation_));
+  } else {
+    w.null();
+  }
+  w.key("watchingUpstream").value(watching_.load(std::memory_order_relaxed));
+  w.key("watchers").value(watchers());
+  w.key("maxWatchers").value(settings_.max_watchers);
+  w.end_object();
   w.key("assignmentMetrics").begin_object();
   w.key("mode").value(settings_.assignment_metrics == AssignmentMetrics::kSlot    ? "slot"
                       : settings_.assignment_metrics == AssignmentMetrics::kGroup ? "group"
@@ -351,6 +406,31 @@ std::string Service::status_json() const {
     w.key(to_string(level)).value(groups_at_level_[static_cast<std::size_t>(level)]);
   }
   w.end_object().end_object();
+  if (const auto cohorts = cohorts_.load()) {
+    // Cohort sync: each referenced cohort, and those not served yet.
+    w.key("cohorts").begin_array();
+    for (const auto& [id, cohort] : cohorts->cohorts) {
+      w.begin_object().key("id").value(id);
+      w.key("status").value(cache::to_string(cohort->status));
+      w.key("members").value(cohort->members ? cohort->members->size() : 0);
+      w.key("lastModified").value(cohort->last_modified);
+      if (cohort->members) {
+        w.key("fetchedAt").value(iso8601(cohort->fetched_at));
+      }
+      if (!cohort->error.empty()) {
+        w.key("error").value(cohort->error);
+      }
+      w.end_object();
+    }
+    w.end_array();
+    w.key("cohortsPending").begin_array();
+    for (const auto& [id, cohort] : cohorts->cohorts) {
+      if (!cohort->members) {
+        w.value(id);
+      }
+    }
+    w.end_array();
+  }
   w.key("startedAt").value(iso8601(started_at_));
   w.key("uptimeSeconds").raw(std::to_string(seconds_since(started_at_)));
   w.end_object();

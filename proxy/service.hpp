@@ -14,9 +14,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "cache/cohort_source.hpp"
 #include "cache/snapshot.hpp"
 #include "cache/snapshot_store.hpp"
 #include "cache/source.hpp"
+#include "cache/upstream_source.hpp"
 #include "config/parser.hpp"
 #include "metrics/cells.hpp"
 #include "proxy/change_impact.hpp"
@@ -88,9 +90,12 @@ class Service {
   /// served one; otherwise only records that the source confirmed it. Groups whose content did
   /// not change keep their compiled entries. One caller at a time (the thread the sources run
   /// on): it never blocks readers, /status or /metrics.
+  /// `origin`: when the chain's first mutex-edge fetched it from the origin and the depth here
+  /// (cache::SnapshotOrigin); unset, `fetched_at` and 0 for a file, 1 for any other source.
   Applied apply(config::ListPage page, cache::SourceKind kind, const std::string& source,
                 Clock::time_point fetched_at = Clock::now(),
-                std::chrono::steady_clock::duration read_time = {});
+                std::chrono::steady_clock::duration read_time = {},
+                std::optional<cache::ChainOrigin> origin = std::nullopt);
   /// The source was checked and nothing changed.
   void record_unchanged();
   /// Loading from the source failed (`result` says how, e.g. auth_error): the served snapshot
@@ -107,6 +112,16 @@ class Service {
   /// on every new state is published with its flags.
   void sdk_flags(std::function<void(std::shared_ptr<const SdkFlags>)> done);
 
+  /// The cohorts that served slots reference and their members (--cohort-server), read by the
+  /// assignment path through a StoreReader; empty without cohort sync.
+  [[nodiscard]] const cache::SnapshotStore<cache::CohortTable>& cohort_store() const noexcept {
+    return cohorts_;
+  }
+  /// A new cohort table (the cohort source's thread).
+  void publish_cohorts(std::unique_ptr<const cache::CohortTable> table) {
+    cohorts_.publish(std::move(table));
+  }
+
   /// Called after every publication (e.g. to let idle workers drop the replaced state).
   void on_publish(std::function<void()> callback) { on_publish_ = std::move(callback); }
 
@@ -122,6 +137,17 @@ class Service {
   [[nodiscard]] bool ready() const;
   [[nodiscard]] std::string status_json() const;
 
+  /// Counts a watch request held (false, and nothing counted, at --max-watchers). Any thread.
+  [[nodiscard]] bool hold_watcher() noexcept;
+  void release_watcher() noexcept;
+  [[nodiscard]] std::size_t watchers() const noexcept {
+    return watchers_.load(std::memory_order_relaxed);
+  }
+  /// The poller watches its upstream (for /status). The sources' thread.
+  void set_watching(bool watching) noexcept {
+    watching_.store(watching, std::memory_order_relaxed);
+  }
+
   void begin_drain() noexcept { draining_.store(true, std::memory_order_relaxed); }
   [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
 
@@ -133,6 +159,7 @@ class Service {
   EdgeMetrics& metrics_;
   cache::SnapshotStore<ServingState> store_;
   std::function<void()> on_publish_;
+  cache::SnapshotStore<cache::CohortTable> cohorts_;
   boost::asio::any_io_executor sdk_builder_;
   std::atomic<bool> sdk_wanted_{false};  // an SDK asked for flags: build them with every state
   // The flags built on demand for a state published without them, and that state's snapshot
@@ -141,6 +168,8 @@ class Service {
   std::uint64_t sdk_built_version_ = 0;
   const cache::Snapshot* published_ = nullptr;  // the last one apply() published; its thread only
   std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> watchers_{0};
+  std::atomic<bool> watching_{false};
   const Clock::time_point started_at_ = Clock::now();
 
   mutable std::mutex mutex_;  // guards what follows; never taken on the assignment path
@@ -157,7 +186,9 @@ class Service {
   std::vector<std::string> rejected_;  // the first problems, for /status
   std::size_t rejected_groups_ = 0;
   LoadStats last_load_;
-  std::optional<LastChange> last_change_;  // the last swap from one snapshot to another
+  std::optional<LastChange> last_change_;   // the last swap from one snapshot to another
+  cache::ChainOrigin origin_;               // of the served snapshot
+  std::optional<double> last_propagation_;  // seconds from origin_.at to its swap here
   std::array<std::size_t, kCountLevels.size()> groups_at_level_{};
 };
 

@@ -49,6 +49,10 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
              "system's");
   flags.text("state-dir", s.state_dir, "DIR",
              "keep the last good config in DIR and serve it at start while the first poll runs");
+  flags.number("max-watchers", s.max_watchers, "N", 0, 1000000,
+               "most watch requests held at once (GET /api/1/mutexes with If-None-Match and "
+               "Prefer: wait=SECONDS, answered when the config changes; a chained mutex-edge "
+               "sends them); beyond it 503 with Retry-After, 0: none is held");
   flags.duration("max-staleness", s.max_staleness,
                  "/readyz answers 503 when the config was last confirmed longer ago than this; "
                  "serving goes on",
@@ -71,6 +75,20 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
                "most bytes one upstream listing may take, all its pages together (the default "
                "holds 100,000 groups of 5 KB); beyond it the poll fails and the last good "
                "config stays");
+  flags.text("cohort-server", s.cohort_server, "URL",
+             "download the members of every cohort a served slot references from Amplitude's "
+             "cohort download API at URL (e.g. https://cohort-v2.lab.amplitude.com), with "
+             "MUTEX_EDGE_COHORT_API_KEY and MUTEX_EDGE_COHORT_SECRET_KEY (default: off)");
+  flags.duration("cohort-poll-interval", s.cohort_poll_interval,
+                 "time between polls of each cohort (with lastModified: unchanged ones answer "
+                 "204)",
+                 std::chrono::milliseconds{100});
+  flags.number("max-cohort-size", s.max_cohort_size, "N", 1, 1000000000,
+               "most members of a cohort; a larger one is not served (its last good members "
+               "stay) and /status says so");
+  flags.boolean("serve-cohorts", s.serve_cohorts,
+                "keep each cohort's download and answer GET /sdk/v1/cohort/{id} as the cohort "
+                "download API does, for an SDK's cohortServerUrl (needs --cohort-server)");
   flags.boolean("allow-empty-config", s.allow_empty_config,
                 "serve a listing or file of no groups after one with groups (default false: "
                 "the last good config stays and /status says why)");
@@ -134,6 +152,18 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
                "comma-separated, or unset it)";
       }
     }
+    if (!s.cohort_server.empty()) {
+      const char* key = std::getenv("MUTEX_EDGE_COHORT_API_KEY");
+      const char* secret = std::getenv("MUTEX_EDGE_COHORT_SECRET_KEY");
+      if (key == nullptr || *key == 0 || secret == nullptr || *secret == 0) {
+        return "--cohort-server: set MUTEX_EDGE_COHORT_API_KEY and MUTEX_EDGE_COHORT_SECRET_KEY "
+               "(the cohort download API's Basic credentials)";
+      }
+      s.cohort_api_key = key;
+      s.cohort_secret_key = secret;
+    } else if (s.serve_cohorts) {
+      return "--serve-cohorts serves what --cohort-server downloads: it needs --cohort-server";
+    }
     if (!s.state_dir.empty() && s.upstream.empty()) {
       return "--state-dir keeps what --upstream fetched: it needs --upstream";
     }
@@ -156,6 +186,10 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       "  MUTEX_EDGE_CLIENT_KEYS  the keys --require-key accepts, comma-separated (only from "
       "the\n"
       "                          environment)\n"
+      "  MUTEX_EDGE_COHORT_API_KEY     --cohort-server's Basic user (only from the "
+      "environment)\n"
+      "  MUTEX_EDGE_COHORT_SECRET_KEY  --cohort-server's Basic password (only from the "
+      "environment)\n"
       "  MUTEX_EDGE_SDK_KEYS     the deployment keys /sdk/v2/flags and /sdk/v2/vardata accept\n"
       "                          as Authorization: Api-Key <key>, comma-separated (only from "
       "the\n"

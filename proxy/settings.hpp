@@ -45,7 +45,10 @@ struct Settings {
   Duration connect_timeout = std::chrono::seconds{5};
   Duration upstream_timeout = std::chrono::seconds{10};
   std::string ca_file;
-  std::string state_dir;                      // where the last good config is kept for restarts
+  std::string state_dir;  // where the last good config is kept for restarts
+  // Most watch requests (GET /api/1/mutexes with If-None-Match and Prefer: wait) held at once;
+  // beyond it 503. 0: none is held (and none is advertised).
+  std::size_t max_watchers = 4096;
   Duration max_staleness = Duration::zero();  // 0: a served config never goes stale
 
   std::string log_level = "info";
@@ -56,6 +59,16 @@ struct Settings {
   std::size_t max_groups = config::ConfigLimits{}.max_groups;
   std::size_t max_upstream_bytes = std::size_t{512} << 20;  // one listing, all its pages
   bool allow_empty_config = false;  // else a listing of no groups keeps the last good config
+
+  // Cohort sync: the members of every cohort a served slot references, from Amplitude's cohort
+  // download API at --cohort-server (Basic MUTEX_EDGE_COHORT_API_KEY:MUTEX_EDGE_COHORT_SECRET_KEY,
+  // only from the environment).
+  std::string cohort_server;
+  std::string cohort_api_key;
+  std::string cohort_secret_key;
+  Duration cohort_poll_interval = std::chrono::seconds{60};
+  std::size_t max_cohort_size = 10'000'000;
+  bool serve_cohorts = false;  // keep the downloads and answer GET /sdk/v1/cohort/{id}
   // A configuration change moving more than this share of a group's bucketed users to another
   // slot is logged as a warning.
   double warn_moved_share = 0.01;

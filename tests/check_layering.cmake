@@ -43,7 +43,7 @@ set(hpp_load "")
 set(cpp_load "posix;simdjson")
 # Private headers: only .cpp files of their own folder include them, and they may include what
 # those .cpp files may.
-set(private_headers "config/json_fields.hpp")
+set(private_headers "config/json_fields.hpp;cache/http_target.hpp")
 
 set(problems "")
 

@@ -234,3 +234,32 @@ TEST_CASE("every upstream fault leaves /assign answering from the last good snap
   CHECK(metric(client, "mutex_edge_config_version") == 1);
   CHECK(client.get("/readyz").status == 200);
 }
+
+TEST_CASE("the poller falls back to plain polling when the upstream does not offer watches",
+          "[e2e][proxy][sync][mgmt][watch]") {
+  testing::TempDir dir;
+  MgmtProcess mgmt{{"--db", (dir.path() / "db.sqlite3").string()}, mgmt_env()};
+  HttpClient api{mgmt.port()};
+  REQUIRE(api.request("POST", "/api/1/mutexes",
+                      R"({"projectId":1,"name":"Keeper","key":"keeper","bucketingKey":"device_id",)"
+                      R"("slots":[{"percentage":100,"experiments":[13]}]})",
+                      auth())
+              .status == 200);
+  const HttpResponse listing = api.get("/api/1/mutexes", auth());
+  CHECK(listing.header("x-mutex-edge-watch").empty());
+  EdgeProcess edge{chained(mgmt.port()), edge_env()};
+  HttpClient client{edge.port()};
+  // Polls every 100 ms, each a plain GET answered at once.
+  REQUIRE(eventually([&] {
+    return metric(client, R"(mutex_edge_upstream_polls_total{outcome="not_modified"})") +
+               metric(client, R"(mutex_edge_upstream_polls_total{outcome="unchanged"})") >=
+           5;
+  }));
+  simdjson::dom::parser parser;
+  const auto status = parser.parse(client.get("/status").body);
+  CHECK(status["chain"]["watchingUpstream"].get_bool().value() == false);
+  CHECK(status["chain"]["depth"].get_uint64().value() == 1);
+  CHECK(metric(client, "mutex_edge_config_propagation_seconds_count") == 1);
+  // The first instance of the chain: it is the one that fetched from the origin.
+  CHECK(client.get("/api/1/mutexes").header("x-mutex-edge-chain-depth") == "1");
+}

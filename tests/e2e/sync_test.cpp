@@ -1,7 +1,10 @@
 // Edge sync: mutex-edge polling an upstream (another mutex-edge here; mutex-mgmt in
 // tests/mgmt), persistence and cold start, and HTTPS with a CA made by the test.
 #include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -252,4 +255,210 @@ TEST_CASE("bad upstream settings fail at start with one clear line", "[e2e][prox
   CHECK_THAT(testing::run_edge({"--config-file", kExample, "--state-dir", "/tmp/x"}).output,
              Catch::Contains("needs --upstream"));
   CHECK(testing::run_edge({"--upstream", "http://x", "--poll-interval", "5"}).code == 2);
+}
+
+// Watch requests (a held GET /api/1/mutexes) and the chain's origin time.
+
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// The Unix time of the log line holding `marker` (its "2026-01-02T03:04:05.678Z" prefix), or
+/// nothing when no line holds it yet.
+std::optional<std::chrono::system_clock::time_point> logged_at(const std::string& log,
+                                                               const std::string& marker) {
+  const std::size_t at = log.find(marker);
+  if (at == std::string::npos) {
+    return std::nullopt;
+  }
+  const std::size_t line = log.rfind('\n', at);
+  const std::string stamp = log.substr(line == std::string::npos ? 0 : line + 1, 24);
+  std::tm tm{};
+  int millis = 0;
+  if (std::sscanf(stamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) != 7) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(timegm(&tm)) + milliseconds{millis};
+}
+
+std::uint64_t watchers(HttpClient& client) {
+  simdjson::dom::parser parser;
+  const HttpResponse status = client.get("/status");
+  std::uint64_t held = 0;
+  if (parser.parse(status.body)["chain"]["watchers"].get_uint64().get(held) != simdjson::SUCCESS) {
+    return 0;
+  }
+  return held;
+}
+
+std::string chain_field(HttpClient& client, const char* field) {
+  simdjson::dom::parser parser;
+  const HttpResponse status = client.get("/status");
+  simdjson::dom::element value;
+  if (parser.parse(status.body)["chain"][field].get(value) != simdjson::SUCCESS) {
+    return {};
+  }
+  return simdjson::to_string(value);
+}
+
+}  // namespace
+
+TEST_CASE("a watch is answered within 50 ms of a publish", "[e2e][proxy][sync][watch]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(3, 50));
+  EdgeProcess edge{{"--config-file", file.string(), "--config-reload-interval", "10ms"}};
+  HttpClient client{edge.port()};
+  const HttpResponse first = client.get("/api/1/mutexes");
+  REQUIRE(first.status == 200);
+  CHECK(first.header("x-mutex-edge-watch") == "120");
+  const std::string etag = first.header("etag");
+
+  HttpResponse answer;
+  std::chrono::system_clock::time_point answered;
+  std::thread watcher{[&] {
+    HttpClient watch{edge.port()};
+    answer = watch.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", "wait=8"}});
+    answered = std::chrono::system_clock::now();
+  }};
+  REQUIRE(eventually([&] { return watchers(client) == 1; }));
+  dir.write("groups.json", many_groups_json(3, 40));
+  watcher.join();
+  REQUIRE(answer.status == 200);
+  CHECK(answer.header("etag") != etag);
+  CHECK(answer.body.find("\"percentage\":40") != std::string::npos);
+  // Measured from the publication's log line (written, to the millisecond, after the new
+  // snapshot is published and before the workers are told), so the file watcher's reload
+  // interval does not count; the answer only needs the workers woken and one write.
+  const auto published = logged_at(edge.log(), "msg=\"config loaded\" version=2");
+  REQUIRE(published);
+  const auto took = std::chrono::duration_cast<milliseconds>(answered - *published);
+  INFO("answered " << took.count() << " ms after the publication");
+  CHECK(took < milliseconds{50});
+  CHECK(watchers(client) == 0);
+}
+
+TEST_CASE("a watch times out with 304, and --max-watchers answers 503 beyond it",
+          "[e2e][proxy][sync][watch]") {
+  EdgeProcess edge{{"--config-file", kExample, "--max-watchers", "1"}};
+  HttpClient client{edge.port()};
+  const std::string etag = client.get("/api/1/mutexes").header("etag");
+  HttpResponse held;
+  std::thread watcher{[&] {
+    HttpClient watch{edge.port()};
+    held = watch.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", "wait=2"}});
+  }};
+  REQUIRE(eventually([&] { return watchers(client) == 1; }));
+  const HttpResponse over =
+      client.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", "wait=2"}});
+  CHECK(over.status == 503);
+  CHECK(over.header("retry-after") == "1");
+  CHECK_THAT(over.body, Catch::Contains("too_many_watchers"));
+  const auto started = std::chrono::steady_clock::now();
+  watcher.join();
+  CHECK(held.status == 304);
+  CHECK(held.header("etag") == etag);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{3});
+  // Without a wait, or on another ETag, the answer comes at once.
+  CHECK(client.get("/api/1/mutexes", {{"If-None-Match", etag}}).status == 304);
+  CHECK(client.get("/api/1/mutexes", {{"If-None-Match", "\"x\""}, {"Prefer", "wait=5"}}).status ==
+        200);
+  CHECK(metric(client, R"(mutex_edge_http_requests_total{code="304",route="/api/1/mutexes"})") ==
+        2);
+}
+
+TEST_CASE("draining answers held watchers at once", "[e2e][proxy][sync][watch]") {
+  EdgeProcess edge{{"--config-file", kExample}};
+  HttpClient client{edge.port()};
+  const std::string etag = client.get("/api/1/mutexes").header("etag");
+  HttpResponse held;
+  std::chrono::steady_clock::time_point answered;
+  std::thread watcher{[&] {
+    HttpClient watch{edge.port()};
+    held = watch.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", "wait=9"}});
+    answered = std::chrono::steady_clock::now();
+  }};
+  REQUIRE(eventually([&] { return watchers(client) == 1; }));
+  const auto stopped = std::chrono::steady_clock::now();
+  CHECK(edge.stop(SIGTERM) == 0);
+  watcher.join();
+  CHECK(held.status == 304);
+  CHECK(held.header("connection") == "close");
+  // Long before the 9 s wait (and the 10 s grace period) would have ended.
+  CHECK(answered - stopped < std::chrono::seconds{5});
+}
+
+TEST_CASE("a chained mutex-edge watches a mutex-edge upstream and propagates at once",
+          "[e2e][proxy][sync][watch][chain]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(3, 50));
+  EdgeProcess upstream{{"--config-file", file.string(), "--config-reload-interval", "10ms"}};
+  // A 30 s poll interval: only a watch can bring the change within the test.
+  EdgeProcess edge{
+      {"--upstream", upstream_url(upstream), "--poll-interval", "30s", "--upstream-timeout", "2s"}};
+  HttpClient client{edge.port()};
+  HttpClient up{upstream.port()};
+  REQUIRE(eventually([&] { return watchers(up) == 1; }));
+  CHECK(chain_field(client, "watchingUpstream") == "true");
+  CHECK(chain_field(client, "depth") == "1");
+  dir.write("groups.json", many_groups_json(3, 40));
+  REQUIRE(eventually([&] { return metric(client, "mutex_edge_config_version") == 2; },
+                     std::chrono::seconds{5}));
+  CHECK(metric(client, "mutex_edge_config_propagation_seconds_count") == 2);  // both swaps
+  CHECK(metric(client, "mutex_edge_config_origin_age_seconds") >= 0);
+  // Both serve the same origin time.
+  CHECK(client.get("/api/1/mutexes").header("x-mutex-edge-origin-time") ==
+        up.get("/api/1/mutexes").header("x-mutex-edge-origin-time"));
+  CHECK(client.get("/api/1/mutexes").header("x-mutex-edge-chain-depth") == "1");
+}
+
+TEST_CASE("pages of a listing come from one version: a cursor of another is refused",
+          "[e2e][proxy][sync][watch]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(3, 50));
+  EdgeProcess edge{{"--config-file", file.string(), "--config-reload-interval", "10ms"}};
+  HttpClient client{edge.port()};
+  const HttpResponse page = client.get("/api/1/mutexes?limit=1");
+  simdjson::dom::parser parser;
+  std::string_view cursor;
+  REQUIRE(parser.parse(page.body)["nextCursor"].get_string().get(cursor) == simdjson::SUCCESS);
+  const std::string next{cursor};
+  CHECK(client.get("/api/1/mutexes?limit=1&cursor=" + next).status == 200);
+  CHECK(client.get("/api/1/mutexes?limit=1&cursor=1").status == 200);  // a bare offset
+  dir.write("groups.json", many_groups_json(3, 40));
+  REQUIRE(eventually([&] { return metric(client, "mutex_edge_config_version") == 2; }));
+  const HttpResponse refused = client.get("/api/1/mutexes?limit=1&cursor=" + next);
+  CHECK(refused.status == 400);
+  CHECK_THAT(refused.body, Catch::Contains("invalid_cursor"));
+  CHECK(refused.header("etag") != page.header("etag"));
+}
+
+TEST_CASE("origin time survives a restart with --state-dir", "[e2e][proxy][sync][persist]") {
+  testing::TempDir dir;
+  const auto file = dir.write("groups.json", many_groups_json(4));
+  const auto state = dir.path() / "state";
+  auto upstream =
+      std::make_unique<EdgeProcess>(std::vector<std::string>{"--config-file", file.string()});
+  const std::string url = upstream_url(*upstream);
+  std::string origin;
+  {
+    EdgeProcess edge{testing::fast_polling(url, {"--state-dir", state.string()})};
+    HttpClient client{edge.port()};
+    REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }));
+    origin = chain_field(client, "originFetchedAt");
+    HttpClient up{upstream->port()};
+    CHECK(origin == chain_field(up, "originFetchedAt"));  // the file's instance read it first
+    CHECK(edge.stop(SIGTERM) == 0);
+  }
+  upstream->stop(SIGKILL);
+  upstream.reset();
+  EdgeProcess edge{testing::fast_polling(url, {"--state-dir", state.string()})};
+  HttpClient client{edge.port()};
+  REQUIRE(client.get("/readyz").status == 200);
+  CHECK(chain_field(client, "originFetchedAt") == origin);
+  CHECK(chain_field(client, "depth") == "1");
+  // The persisted copy propagated nothing: no swap is counted.
+  CHECK(metric(client, "mutex_edge_config_propagation_seconds_count") == 0);
 }

@@ -125,3 +125,32 @@ TEST_CASE("status and metrics scraped while loads and failed polls are applied",
       metrics.render(),
       Catch::Contains(R"(mutex_edge_config_loads_total{result="failure",source="upstream"} )"));
 }
+
+TEST_CASE("the propagation histogram counts a swap from the origin's fetch time",
+          "[proxy][service][chain]") {
+  proxy::Settings settings;
+  proxy::EdgeMetrics metrics{1};
+  proxy::Service service{settings, metrics};
+  const auto origin = std::chrono::system_clock::now() - std::chrono::seconds{2};
+  service.apply(page_of(50), cache::SourceKind::kUpstream, "upstream:x",
+                std::chrono::system_clock::now(), {}, cache::ChainOrigin{origin, 3});
+  // The same content again swaps nothing and counts nothing.
+  service.apply(page_of(50), cache::SourceKind::kUpstream, "upstream:x",
+                std::chrono::system_clock::now(), {}, cache::ChainOrigin{origin, 3});
+  const std::string text = metrics.render();
+  CHECK_THAT(text, Catch::Contains("mutex_edge_config_propagation_seconds_count 1\n"));
+  CHECK_THAT(text, Catch::Contains("mutex_edge_config_propagation_seconds_bucket{le=\"1\"} 0\n"));
+  CHECK_THAT(text, Catch::Contains("mutex_edge_config_propagation_seconds_bucket{le=\"5\"} 1\n"));
+  simdjson::dom::parser parser;
+  auto status = parser.parse(service.status_json());
+  CHECK(status["chain"]["depth"].get_uint64().value() == 3);
+  CHECK(status["chain"]["lastPropagationSeconds"].get_double().value() >= 2.0);
+  CHECK(status["chain"]["originAgeSeconds"].get_double().value() >= 2.0);
+  // A persisted copy served at start is no propagation.
+  proxy::EdgeMetrics restarted_metrics{1};
+  proxy::Service restarted{settings, restarted_metrics};
+  restarted.apply(page_of(50), cache::SourceKind::kPersisted, "persisted:upstream:x", origin, {},
+                  cache::ChainOrigin{origin, 3});
+  CHECK_THAT(restarted_metrics.render(),
+             Catch::Contains("mutex_edge_config_propagation_seconds_count 0\n"));
+}

@@ -86,4 +86,21 @@ double Load::latency_ms(double q) const {
   return sorted[at];
 }
 
+std::string base64(std::string_view bytes) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t rest = std::min<std::size_t>(3, bytes.size() - i);
+    unsigned n = 0;
+    for (std::size_t j = 0; j < 3; ++j) {
+      n = (n << 8U) | (j < rest ? static_cast<unsigned char>(bytes[i + j]) : 0U);
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      out += j <= rest ? kAlphabet[(n >> (18 - 6 * j)) & 63U] : '=';
+    }
+  }
+  return out;
+}
+
 }  // namespace mutex_edge::testing

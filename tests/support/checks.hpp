@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -62,5 +63,8 @@ class Load {
   std::atomic<long> failed_{0};
   std::thread thread_;
 };
+
+/// `bytes` in base64, standard alphabet, padded (Basic credentials, as a client sends them).
+std::string base64(std::string_view bytes);
 
 }  // namespace mutex_edge::testing

@@ -39,6 +39,7 @@ const REMOTE_CONCURRENCY = 16;
 const { values: args } = parseArgs({
   options: {
     binary: { type: 'string' },
+    'mgmt-binary': { type: 'string' },
     modules: { type: 'string' },
     seed: { type: 'string', default: '7' },
     groups: { type: 'string', default: '120' },
@@ -55,13 +56,12 @@ const require = createRequire(path.join(path.resolve(args.modules), 'node_module
 const { Experiment } = require('@amplitude/experiment-node-server');
 const sdkVersion = require('@amplitude/experiment-node-server/package.json').version;
 
-/** Starts mutex-edge on a free port; resolves with {child, base} once /readyz answers 200. */
-async function startEdge(groupsFile) {
-  const child = spawn(
-    args.binary,
-    ['--listen', '127.0.0.1:0', '--config-file', groupsFile, '--threads', '2'],
-    { env: { ...process.env, MUTEX_EDGE_SDK_KEYS: `other-key, ${SDK_KEY}` }, stdio: 'pipe' },
-  );
+/** Starts `binary` on a free port; resolves with {child, base} once it listens. */
+async function startServer(binary, argv, env) {
+  const child = spawn(binary, ['--listen', '127.0.0.1:0', ...argv], {
+    env: { ...process.env, ...env },
+    stdio: 'pipe',
+  });
   let log = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line:\n${log}`)), START_TIMEOUT_MS);
@@ -75,14 +75,23 @@ async function startEdge(groupsFile) {
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);
-    child.on('exit', (code) => reject(new Error(`mutex-edge exited (${code}):\n${log}`)));
+    child.on("exit", (code) => reject(new Error(`${path.basename(binary)} exited (${code}):\n${log}`)));
   });
-  const base = `http://127.0.0.1:${port}`;
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+/** Starts mutex-edge on `groupsFile`; resolves with {child, base} once /readyz answers 200. */
+async function startEdge(groupsFile, more = [], env = {}) {
+  const { child, base } = await startServer(
+    args.binary,
+    ['--config-file', groupsFile, '--threads', '2', ...more],
+    { MUTEX_EDGE_SDK_KEYS: `other-key, ${SDK_KEY}`, ...env },
+  );
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     const ready = await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false);
     if (ready) break;
-    if (Date.now() > deadline) throw new Error(`not ready within ${START_TIMEOUT_MS} ms:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`not ready within ${START_TIMEOUT_MS} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return { child, base };
@@ -157,6 +166,7 @@ async function main() {
     const local = Experiment.initializeLocal(SDK_KEY, {
       serverUrl: base,
       flagConfigPollingIntervalMillis: 600000,
+      logLevel: 0, // Disable: without cohort sync it warns of unavailable cohorts on every user
     });
     await local.start();
     const localResults = users.map((u) => local.evaluateV2(structuredClone(u)));
@@ -261,6 +271,15 @@ async function main() {
       posted.status === 200 && Object.keys(postedBody).join() === keys[1],
       JSON.stringify(postedBody).slice(0, 200));
 
+    // 6. Cohort sync: mutex-mgmt serves the cohorts, mutex-edge syncs them (--cohort-server) and
+    // serves them again (--serve-cohorts) to the SDK's own cohort sync. Users carry no
+    // cohort_ids: both sides compute them from the user_id.
+    if (args['mgmt-binary']) {
+      const synced = await cohortPhase(groups, users, workdir, rng, check);
+      pairs += synced.pairs;
+      mismatches += synced.mismatches;
+    }
+
     for (const c of checks) console.log(`check ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok ? '' : ` (${c.info})`}`);
     const failedChecks = checks.filter((c) => !c.ok).length;
     console.log(`time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -292,3 +311,89 @@ main().catch((err) => {
   console.error(`sdk: ${err.stack ?? err}`);
   process.exit(2);
 });
+
+/** The cohort-sync phase; returns {pairs, mismatches}. */
+async function cohortPhase(groups, generated, workdir, rng, check) {
+  const secret = 'cohort-secret-sdk-test';
+  const ids = generated.map((u) => u.user_id).filter((id) => typeof id === 'string' && id !== '');
+  // Every cohort the groups reference that a cohort server can name (URL-safe ids).
+  const referenced = new Set(groups.flatMap((g) => g.slots.flatMap((slot) => slot.cohorts)));
+  const cohorts = [...referenced].filter((id) => /^[A-Za-z0-9._~-]{1,256}$/.test(id)).map((cohortId) => ({
+    cohortId,
+    memberIds: [...new Set(ids.filter(() => rng.chance(0.3)))],
+  }));
+  const seed = path.join(workdir, 'cohorts.json');
+  fs.writeFileSync(seed, JSON.stringify({ cohorts }));
+  const mgmt = await startServer(
+    args['mgmt-binary'],
+    ['--db', path.join(workdir, 'cohorts.sqlite3'), '--cohorts-seed', seed],
+    { MUTEX_MGMT_API_KEYS: 'mgmt-key', MUTEX_MGMT_COHORT_SECRET: secret },
+  );
+  const edge = await startEdge(path.join(workdir, 'groups.json'), [
+    '--cohort-server', mgmt.base, '--serve-cohorts', '--cohort-poll-interval', '10m',
+  ], { MUTEX_EDGE_COHORT_API_KEY: 'mgmt-key', MUTEX_EDGE_COHORT_SECRET_KEY: secret });
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const status = await (await fetch(`${edge.base}/status`)).json();
+      const ready = new Set((status.cohorts ?? []).filter((c) => c.status === 'ready').map((c) => c.id));
+      if (cohorts.every((c) => ready.has(c.cohortId))) break;
+      if (Date.now() > deadline) throw new Error(`cohorts not synced: ${JSON.stringify(status.cohorts).slice(0, 2000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const users = generated.map((u) => {
+      const copy = structuredClone(u);
+      delete copy.cohort_ids;
+      return copy;
+    });
+    const keys = groups.map((g) => g.key);
+    const assigned = [];
+    for (let i = 0; i < users.length; i += 1000) {
+      const batch = users.slice(i, i + 1000).map((u) => (Object.keys(u).length ? u : { x: null }));
+      const res = await fetch(`${edge.base}/assign/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ users: batch, mutexes: keys }),
+      });
+      if (res.status !== 200) throw new Error(`/assign/batch: ${res.status} ${await res.text()}`);
+      for (const r of (await res.json()).results) assigned.push(r.assignments ?? null);
+    }
+    const local = Experiment.initializeLocal(SDK_KEY, {
+      instanceName: 'cohort-sync', // initializeLocal keeps one client per key and name
+      serverUrl: edge.base,
+      flagConfigPollingIntervalMillis: 600000,
+      cohortSyncConfig: {
+        apiKey: SDK_KEY,
+        secretKey: 'any',
+        cohortServerUrl: edge.base,
+        cohortPollingIntervalMillis: 600000,
+      },
+    });
+    await local.start();
+    let pairs = 0;
+    let mismatches = 0;
+    let byCohort = 0;
+    const shown = [];
+    for (let u = 0; u < users.length; u++) {
+      const results = local.evaluateV2(structuredClone(users[u]));
+      for (const key of keys) {
+        pairs++;
+        const ours = assigned[u]?.[key];
+        if (ours?.reason === 'cohort') byCohort++;
+        if ((ours === undefined ? 'missing' : ours.slot) !== slotOf(results[key])) {
+          mismatches++;
+          if (shown.length < 10) shown.push({ key, user: users[u], assign: ours, local: results[key] });
+        }
+      }
+    }
+    local.stop();
+    for (const m of shown) console.log(`cohort mismatch: ${JSON.stringify(m)}`);
+    console.log(`sdk: cohort sync: ${cohorts.length} cohorts, ${pairs} pairs, ${byCohort} by a ` +
+      `synced cohort, ${mismatches} mismatches`);
+    check('cohort sync: some users land by a synced cohort', byCohort > 0, String(byCohort));
+    return { pairs, mismatches };
+  } finally {
+    edge.child.kill('SIGTERM');
+    mgmt.child.kill('SIGTERM');
+  }
+}
