@@ -8,13 +8,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -33,7 +31,6 @@ using tcp = net::ip::tcp;
 using std::chrono::milliseconds;
 
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
-constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
 /// One answer of the cohort server, or why there is none.
 struct Answer {
@@ -206,39 +203,23 @@ struct CohortSource::Impl : std::enable_shared_from_this<Impl> {
     return state;
   }
 
-  net::awaitable<beast::error_code> connect(beast::tcp_stream& stream) {
-    return detail::connect(executor, stream, target, options.connect_timeout);
-  }
-
-  template <typename Stream>
-  net::awaitable<Answer> get_with(std::string path) {
+  net::awaitable<Answer> get(std::string path) {
     Answer answer;
     auto fail = [&](beast::error_code ec, const char* during) {
       answer.error = ec == beast::error::timeout ? std::string{"timed out "} + during
                                                  : std::string{during} + ": " + ec.message();
       return answer;
     };
-    std::optional<Stream> stream;
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      stream.emplace(executor);
-    } else {
-      stream.emplace(executor, *tls);
-      if (!SSL_set_tlsext_host_name(stream->native_handle(), target.host.c_str())) {
+    using Step = detail::Connection::Step;
+    detail::Connection connection{executor, target, tls ? &*tls : nullptr};
+    Step failed = Step::kConnect;
+    if (auto ec = co_await connection.open(options.connect_timeout, failed)) {
+      if (failed == Step::kServerName) {
         answer.error = "cannot set the TLS server name";
         co_return answer;
       }
-      stream->set_verify_callback(ssl::host_name_verification(target.host));
-    }
-    auto& lowest = beast::get_lowest_layer(*stream);
-    if (auto ec = co_await connect(lowest)) {
-      co_return fail(ec, "connecting to the cohort server");
-    }
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-      lowest.expires_after(options.connect_timeout);
-      auto [ec] = co_await stream->async_handshake(ssl::stream_base::client, kNoThrow);
-      if (ec) {
-        co_return fail(ec, "in the TLS handshake with the cohort server");
-      }
+      co_return fail(ec, failed == Step::kConnect ? "connecting to the cohort server"
+                                                  : "in the TLS handshake with the cohort server");
     }
     http::request<http::empty_body> request{http::verb::get, path, 11};
     request.set(http::field::host, target.host_header);
@@ -247,16 +228,16 @@ struct CohortSource::Impl : std::enable_shared_from_this<Impl> {
     request.set(http::field::accept_encoding, "identity");
     request.set(http::field::authorization, authorization);
     request.keep_alive(false);
-    lowest.expires_after(options.request_timeout);
-    if (auto [ec, n] = co_await http::async_write(*stream, request, kNoThrow); ec) {
+    connection.expires_after(options.request_timeout);
+    if (auto ec = co_await connection.write(request)) {
       co_return fail(ec, "sending the request");
     }
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.header_limit(kMaxHeaderBytes);
+    parser.header_limit(detail::kMaxAnswerHeaderBytes);
     parser.body_limit(options.max_body_bytes);
-    auto [read_ec, read] = co_await http::async_read(*stream, buffer, parser, kNoThrow);
-    lowest.close();
+    const auto read_ec = co_await connection.read(buffer, parser);
+    connection.close();
     if (read_ec == http::error::body_limit) {
       answer.status = 413;  // larger than any cohort we would serve
       co_return answer;
@@ -279,13 +260,7 @@ struct CohortSource::Impl : std::enable_shared_from_this<Impl> {
     if (before->members) {
       url.params().append({"lastModified", std::to_string(before->last_modified)});
     }
-    // No co_await inside ?: (GCC 12 destroys such a temporary twice).
-    Answer answer;
-    if (target.tls) {
-      answer = co_await get_with<beast::ssl_stream<beast::tcp_stream>>(std::string{url.buffer()});
-    } else {
-      answer = co_await get_with<beast::tcp_stream>(std::string{url.buffer()});
-    }
+    Answer answer = co_await get(std::string{url.buffer()});
     if (stopped || !wanted.contains(id)) {
       co_return;
     }

@@ -1,10 +1,16 @@
 #include "cache/http_target.hpp"
 
+#include <type_traits>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -12,6 +18,12 @@ namespace mutex_edge::cache::detail {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+
+namespace {
+constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+}  // namespace
 
 common::Result<HttpTarget> parse_target(const std::string& url, std::string_view flag,
                                         std::string_view keys) {
@@ -64,7 +76,6 @@ common::Result<void> make_tls(std::optional<net::ssl::context>& tls, const std::
 net::awaitable<beast::error_code> connect(net::any_io_executor executor, beast::tcp_stream& stream,
                                           const HttpTarget& target,
                                           std::chrono::milliseconds timeout) {
-  constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
   net::ip::tcp::resolver resolver{executor};
   net::steady_timer guard{executor};
   guard.expires_after(timeout);
@@ -82,6 +93,89 @@ net::awaitable<beast::error_code> connect(net::any_io_executor executor, beast::
   stream.expires_after(timeout);
   auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kNoThrow);
   co_return connect_ec;
+}
+
+struct Connection::Streams {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+
+  beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+};
+
+Connection::Connection(net::any_io_executor executor, const HttpTarget& target, ssl::context* tls)
+    : executor_{std::move(executor)},
+      target_{target},
+      tls_{tls},
+      streams_{std::make_unique<Streams>()} {}
+
+Connection::~Connection() = default;
+
+net::awaitable<beast::error_code> Connection::open(std::chrono::milliseconds timeout,
+                                                   Step& failed) {
+  close();
+  streams_->plain.reset();
+  streams_->secure.reset();
+  if (!target_.tls) {
+    streams_->plain.emplace(executor_);
+  } else {
+    auto& stream = streams_->secure.emplace(executor_, *tls_);
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), target_.host.c_str())) {
+      failed = Step::kServerName;
+      co_return beast::error_code{static_cast<int>(::ERR_get_error()),
+                                  net::error::get_ssl_category()};
+    }
+    stream.set_verify_callback(ssl::host_name_verification(target_.host));
+  }
+  if (auto ec = co_await connect(executor_, streams_->lowest(), target_, timeout)) {
+    failed = Step::kConnect;
+    co_return ec;
+  }
+  if (streams_->secure) {
+    streams_->lowest().expires_after(timeout);
+    auto [ec] = co_await streams_->secure->async_handshake(ssl::stream_base::client, kNoThrow);
+    if (ec) {
+      failed = Step::kHandshake;
+      co_return ec;
+    }
+  }
+  co_return beast::error_code{};
+}
+
+void Connection::expires_after(std::chrono::steady_clock::duration timeout) {
+  streams_->lowest().expires_after(timeout);
+}
+
+net::awaitable<beast::error_code> Connection::write(
+    const http::request<http::empty_body>& request) {
+  // Each branch its own co_await (GCC 12 mishandles a co_await inside ?:).
+  if (!streams_->plain && !streams_->secure) {
+    co_return beast::error_code{net::error::not_connected};
+  }
+  if (streams_->plain) {
+    auto [ec, n] = co_await http::async_write(*streams_->plain, request, kNoThrow);
+    co_return ec;
+  }
+  auto [ec, n] = co_await http::async_write(*streams_->secure, request, kNoThrow);
+  co_return ec;
+}
+
+net::awaitable<beast::error_code> Connection::read(
+    beast::flat_buffer& buffer, http::response_parser<http::string_body>& parser) {
+  if (!streams_->plain && !streams_->secure) {
+    co_return beast::error_code{net::error::not_connected};
+  }
+  if (streams_->plain) {
+    auto [ec, n] = co_await http::async_read(*streams_->plain, buffer, parser, kNoThrow);
+    co_return ec;
+  }
+  auto [ec, n] = co_await http::async_read(*streams_->secure, buffer, parser, kNoThrow);
+  co_return ec;
+}
+
+void Connection::close() noexcept {
+  if (streams_->plain || streams_->secure) {
+    streams_->lowest().close();
+  }
 }
 
 }  // namespace mutex_edge::cache::detail

@@ -11,12 +11,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -36,7 +35,6 @@ using std::chrono::milliseconds;
 
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 constexpr milliseconds kMaxRetryAfter = std::chrono::minutes{15};
-constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
 using Target = detail::HttpTarget;
 
@@ -175,42 +173,33 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  net::awaitable<beast::error_code> connect(beast::tcp_stream& stream) {
-    return detail::connect(executor, stream, target, options.connect_timeout);
-  }
-
   net::awaitable<Fetch> fetch_listing() {
-    if (target.tls) {
-      co_return co_await fetch_with<beast::ssl_stream<beast::tcp_stream>>();
-    }
-    co_return co_await fetch_with<beast::tcp_stream>();
+    detail::Connection connection{executor, target, tls ? &*tls : nullptr};
+    close_connection = [&connection] { connection.close(); };
+    struct CloseOnExit {
+      Impl& impl;
+      ~CloseOnExit() { impl.close_connection = nullptr; }
+    } close_on_exit{*this};
+    co_return co_await fetch_on(connection);
   }
 
-  template <typename Stream>
-  net::awaitable<beast::error_code> open(std::optional<Stream>& stream, std::string& during) {
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      stream.emplace(executor);
-    } else {
-      stream.emplace(executor, *tls);
-      if (!SSL_set_tlsext_host_name(stream->native_handle(), target.host.c_str())) {
-        co_return beast::error_code{static_cast<int>(::ERR_get_error()),
-                                    net::error::get_ssl_category()};
-      }
-      stream->set_verify_callback(ssl::host_name_verification(target.host));
+  /// A new connection on `connection`; `during` names the step, for a failure.
+  net::awaitable<beast::error_code> open(detail::Connection& connection, std::string& during) {
+    using Step = detail::Connection::Step;
+    Step failed = Step::kConnect;
+    const beast::error_code ec = co_await connection.open(options.connect_timeout, failed);
+    switch (failed) {
+      case Step::kServerName:
+        during = "setting the TLS server name " + target.host;
+        break;
+      case Step::kConnect:
+        during = "connecting to " + target.host + ":" + target.port;
+        break;
+      case Step::kHandshake:
+        during = "in the TLS handshake with " + target.host;
+        break;
     }
-    auto& lowest = beast::get_lowest_layer(*stream);
-    close_connection = [&lowest] { lowest.close(); };
-    during = "connecting to " + target.host + ":" + target.port;
-    if (auto ec = co_await connect(lowest)) {
-      co_return ec;
-    }
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-      during = "in the TLS handshake with " + target.host;
-      lowest.expires_after(options.connect_timeout);
-      auto [ec] = co_await stream->async_handshake(ssl::stream_base::client, kNoThrow);
-      co_return ec;
-    }
-    co_return beast::error_code{};
+    co_return ec;
   }
 
   std::string page_target(const std::optional<std::string>& cursor) const {
@@ -223,10 +212,8 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
     return std::string{url.buffer()};
   }
 
-  template <typename Stream>
-  net::awaitable<Fetch> fetch_with() {
+  net::awaitable<Fetch> fetch_on(detail::Connection& connection) {
     Fetch fetch;
-    std::optional<Stream> stream;
     bool connected = false;
     beast::flat_buffer buffer;
     std::optional<std::string> cursor;
@@ -244,10 +231,6 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       fetch.message = std::move(message);
       return fetch;
     };
-    struct CloseOnExit {
-      Impl& impl;
-      ~CloseOnExit() { impl.close_connection = nullptr; }
-    } close_on_exit{*this};
 
     for (;;) {
       if (fetch.pages == options.max_pages) {
@@ -256,7 +239,7 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
       }
       if (!connected) {
         buffer.clear();
-        if (auto ec = co_await open(stream, during)) {
+        if (auto ec = co_await open(connection, during)) {
           co_return fail(PollOutcome::kNetworkError, describe(ec, options, during.c_str()));
         }
         connected = true;
@@ -284,22 +267,20 @@ struct UpstreamSource::Impl : std::enable_shared_from_this<Impl> {
         request.set(http::field::prefer, "wait=" + std::to_string(wait.count()));
         fetch.watched = true;
       }
-      auto& lowest = beast::get_lowest_layer(*stream);
-      lowest.expires_after(options.request_timeout + wait);  // the timeout follows the wait
+      connection.expires_after(options.request_timeout + wait);  // the timeout follows the wait
       const std::string page_name = "page " + std::to_string(fetch.pages + 1);
-      auto [write_ec, written] = co_await http::async_write(*stream, request, kNoThrow);
-      if (write_ec) {
+      if (const auto write_ec = co_await connection.write(request)) {
         co_return fail(
             PollOutcome::kNetworkError,
             describe(write_ec, options, ("sending the request for " + page_name).c_str()));
       }
       http::response_parser<http::string_body> parser;
-      parser.header_limit(kMaxHeaderBytes);
+      parser.header_limit(detail::kMaxAnswerHeaderBytes);
       // A page may take what is left of the listing's bytes, and at most one document's.
       const std::size_t listing_left = options.max_listing_bytes - listing_bytes;
       const bool listing_caps = listing_left < options.parse.limits.max_document_bytes;
       parser.body_limit(listing_caps ? listing_left : options.parse.limits.max_document_bytes);
-      auto [read_ec, read] = co_await http::async_read(*stream, buffer, parser, kNoThrow);
+      const auto read_ec = co_await connection.read(buffer, parser);
       if (read_ec == http::error::body_limit) {
         co_return fail(PollOutcome::kInvalidResponse,
                        listing_caps ? page_name + " takes the listing past --max-upstream-bytes (" +
