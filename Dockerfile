@@ -7,28 +7,36 @@
 # The build stage installs the build dependencies with the README's script
 # (scripts/install-deps.sh --build-only) and builds the two binaries with the release preset.
 # The runtime stage holds the two binaries, the Debian packages of the shared libraries they
-# link (found with ldd in the build stage), tini as PID 1 and the healthcheck script. Both
-# servers read everything from flags and MUTEX_EDGE_* / MUTEX_MGMT_* variables; the keys come
-# only from the environment (MUTEX_EDGE_API_KEY, MUTEX_EDGE_CLIENT_KEYS, MUTEX_MGMT_API_KEYS).
+# link (deploy/docker/runtime-packages.sh, run in the build stage), tini as PID 1 and the
+# healthcheck script. Both servers read everything from flags and MUTEX_EDGE_* / MUTEX_MGMT_*
+# variables; the keys come only from the environment (MUTEX_EDGE_API_KEY,
+# MUTEX_EDGE_CLIENT_KEYS, MUTEX_MGMT_API_KEYS).
+#
+# --build-arg BINARIES=prebuilt skips the compile: the build stage then takes build/docker/ of
+# the context (bin/mutex-edge, bin/mutex-mgmt, runtime-packages), which the stack test stages from
+# the release tree whose tests just passed, so that its image holds the binaries they tested.
+# The runtime stage is the same either way.
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 # Lets a cache cleanup find this stage's superseded images (tests/stack/stack_test.py).
 LABEL mutex-edge.stage=build
+ARG BINARIES=source
 WORKDIR /src
 # The dependencies first: this layer stays cached while only the sources change.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN ./scripts/install-deps.sh --build-only && rm -rf /var/lib/apt/lists/*
+RUN if [ "$BINARIES" = source ]; then ./scripts/install-deps.sh --build-only && rm -rf /var/lib/apt/lists/*; fi
 COPY . .
-RUN cmake --preset release -DMUTEX_EDGE_BUILD_TESTS=OFF \
- && cmake --build --preset release --target mutex-edge mutex-mgmt \
- && mkdir -p /out/bin \
- && install -s build/bin/mutex-edge build/bin/mutex-mgmt /out/bin/ \
- && for lib in $(ldd /out/bin/mutex-edge /out/bin/mutex-mgmt | awk '$3 ~ /^\// {print $3}' | sort -u); do \
-      dpkg-query -S "$lib" 2>/dev/null || dpkg-query -S "$(readlink -f "$lib")" 2>/dev/null \
-        || dpkg-query -S "/usr$lib" 2>/dev/null || dpkg-query -S "${lib#/usr}" 2>/dev/null \
-        || { echo "no Debian package holds $lib" >&2; exit 1; }; \
-    done | cut -d: -f1 | sort -u >/out/runtime-packages \
+RUN if [ "$BINARIES" = prebuilt ]; then \
+      cp -r build/docker /out; \
+    else \
+      rm -rf build \
+      && cmake --preset release -DMUTEX_EDGE_BUILD_TESTS=OFF \
+      && cmake --build --preset release --target mutex-edge mutex-mgmt \
+      && mkdir -p /out/bin \
+      && install -s build/bin/mutex-edge build/bin/mutex-mgmt /out/bin/ \
+      && deploy/docker/runtime-packages.sh /out/bin/mutex-edge /out/bin/mutex-mgmt >/out/runtime-packages; \
+    fi \
  && echo "runtime packages:" $(cat /out/runtime-packages)
 
 FROM ${BASE_IMAGE}

@@ -15,7 +15,24 @@ std::string excerpt(std::string_view s, std::size_t max) {
       --cut;
     }
   }
-  out.append(s.substr(0, cut));
+  // Control characters written as escapes, so that a message stays on one line.
+  constexpr char kHex[] = "0123456789abcdef";
+  for (const char c : s.substr(0, cut)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20U || byte == 0x7fU) {
+      out += "\\x";
+      out += kHex[byte >> 4U];
+      out += kHex[byte & 0xfU];
+    } else {
+      out += c;
+    }
+  }
   if (s.size() > max) {
     out += "...";
   }

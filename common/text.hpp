@@ -6,7 +6,9 @@
 
 namespace mutex_edge::common {
 
-/// `s` in double quotes, cut to `max` bytes with "..." when longer: safe to put in a message.
+/// `s` in double quotes, cut to `max` bytes with "..." when longer (never inside a UTF-8
+/// character), its control characters written as \n, \r, \t or \xNN: safe to put in a
+/// one-line message.
 [[nodiscard]] std::string excerpt(std::string_view s, std::size_t max = 64);
 
 /// `s` without leading and trailing blanks (spaces and tabs).

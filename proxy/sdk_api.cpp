@@ -1,6 +1,7 @@
 #include "proxy/sdk_api.hpp"
 
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -324,25 +325,34 @@ void write_sdk_variant(common::JsonWriter& w, const cache::GroupEntry& group,
 }
 
 bool accepts_gzip(std::string_view accept_encoding) noexcept {
-  bool accepted = false;
+  // RFC 9110 section 12.5.3: gzip named explicitly decides by its weight; otherwise "*" does.
+  // A weight is a `q` parameter, wherever it is among the parameters.
+  std::optional<bool> gzip;
+  std::optional<bool> any;
   common::for_each_item(accept_encoding, ',', [&](std::string_view item) {
-    item = common::trim(item);
     const std::size_t semicolon = item.find(';');
     const std::string_view coding = common::trim(item.substr(0, semicolon));
-    if (!common::iequals(coding, "gzip") && coding != "*") {
+    const bool is_gzip = common::iequals(coding, "gzip");
+    if (!is_gzip && coding != "*") {
       return;
     }
     bool zero = false;  // "q=0", "q=0.0", "q=0.000": refused
     if (semicolon != std::string_view::npos) {
-      std::string_view params = common::trim(item.substr(semicolon + 1));
-      if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-        params = params.substr(2);
-        zero = !params.empty() && params.find_first_not_of("0.") == std::string_view::npos;
-      }
+      common::for_each_item(item.substr(semicolon + 1), ';', [&](std::string_view param) {
+        const std::size_t equals = param.find('=');
+        if (equals != std::string_view::npos &&
+            common::iequals(common::trim(param.substr(0, equals)), "q")) {
+          const std::string_view q = common::trim(param.substr(equals + 1));
+          zero = !q.empty() && q.find_first_not_of("0.") == std::string_view::npos;
+        }
+      });
     }
-    accepted = accepted || !zero;
+    std::optional<bool>& weight = is_gzip ? gzip : any;
+    if (!weight) {
+      weight = !zero;  // the first mention of a coding counts
+    }
   });
-  return accepted;
+  return gzip ? *gzip : any.value_or(false);
 }
 
 }  // namespace mutex_edge::proxy

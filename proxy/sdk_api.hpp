@@ -60,7 +60,9 @@ inline constexpr std::string_view kAllOtherUsers = "All Other Users";
 void write_sdk_variant(common::JsonWriter& writer, const cache::GroupEntry& group,
                        const eval::Assignment& assignment);
 
-/// True when an Accept-Encoding value accepts gzip (a "gzip" or "*" coding with q above 0).
+/// True when an Accept-Encoding value accepts gzip: "gzip" with a q above 0, or,
+/// when gzip is not named, "*" with a q above 0. An explicit "gzip;q=0" refuses it whatever "*"
+/// says (RFC 9110, section 12.5.3).
 [[nodiscard]] bool accepts_gzip(std::string_view accept_encoding) noexcept;
 
 }  // namespace mutex_edge::proxy

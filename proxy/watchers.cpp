@@ -10,31 +10,69 @@
 
 namespace mutex_edge::proxy {
 
-std::optional<std::chrono::seconds> preferred_wait(std::string_view prefer) noexcept {
-  std::optional<std::chrono::seconds> wait;
-  common::for_each_item(prefer, ',', [&](std::string_view item) {
-    item = common::trim(item.substr(0, item.find(';')));  // parameters are not ours
-    const std::size_t equals = item.find('=');
-    if (equals == std::string_view::npos ||
-        !common::iequals(common::trim(item.substr(0, equals)), "wait")) {
-      return;
+namespace {
+
+/// Where the first `stop` character outside a quoted string is in `text` (a backslash in quotes
+/// escapes the next character; an unterminated quote runs to the end), or text.size().
+std::size_t find_unquoted(std::string_view text, std::string_view stops) noexcept {
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (stops.find(c) != std::string_view::npos) {
+      return i;
     }
-    std::string_view value = common::trim(item.substr(equals + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
-    }
-    std::uint64_t seconds = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (value.empty() || ec != std::errc{} || ptr != value.data() + value.size()) {
-      return;
-    }
-    wait = std::chrono::seconds{
-        std::min<std::uint64_t>(seconds, static_cast<std::uint64_t>(kMaxWatchWait.count()))};
-  });
-  if (wait && wait->count() == 0) {
+  }
+  return text.size();
+}
+
+/// The seconds of a wait preference's value (`5` or `"5"`; delta-seconds, capped), or nothing.
+std::optional<std::chrono::seconds> wait_value(std::string_view value) noexcept {
+  value = common::trim(value);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+    value = value.substr(1, value.size() - 2);
+  }
+  if (value.empty() ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
-  return wait;
+  std::uint64_t seconds = 0;
+  const auto read = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  const auto cap = static_cast<std::uint64_t>(kMaxWatchWait.count());
+  if (read.ec == std::errc::result_out_of_range || seconds > cap) {
+    seconds = cap;  // more digits than 64 bits hold: a very long wait
+  }
+  if (seconds == 0) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds{seconds};
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> preferred_wait(std::string_view prefer) noexcept {
+  // Preferences are separated by commas, and a preference's parameters by ';', outside quoted
+  // strings; only the first `wait` counts (RFC 7240, section 2), well formed or not.
+  while (true) {
+    const std::size_t comma = find_unquoted(prefer, ",");
+    std::string_view item = prefer.substr(0, comma);
+    item = item.substr(0, find_unquoted(item, ";"));  // its parameters are not ours
+    const std::size_t equals = item.find('=');
+    if (common::iequals(common::trim(item.substr(0, equals)), "wait")) {
+      return equals == std::string_view::npos ? std::nullopt : wait_value(item.substr(equals + 1));
+    }
+    if (comma == prefer.size()) {
+      return std::nullopt;
+    }
+    prefer.remove_prefix(comma + 1);
+  }
 }
 
 Watchers::~Watchers() {

@@ -19,8 +19,9 @@ namespace mutex_edge::proxy {
 /// held this long. Advertised in cache::kWatchHeader.
 inline constexpr std::chrono::seconds kMaxWatchWait{120};
 
-/// The wait of a `Prefer` header's `wait=N` preference (RFC 7240: delta-seconds; capped at
-/// kMaxWatchWait), or nothing when it asks for none (absent, 0, or malformed).
+/// The wait of a `Prefer` header's `wait=N` preference (RFC 7240: delta-seconds, bare or quoted;
+/// capped at kMaxWatchWait), or nothing when it asks for none (absent, 0, or malformed). Commas
+/// and semicolons inside quoted strings separate nothing, and only the first `wait` counts.
 [[nodiscard]] std::optional<std::chrono::seconds> preferred_wait(std::string_view prefer) noexcept;
 
 /// The watch requests one worker holds: deferred answers (http::Exchange::defer) in a map by

@@ -7,10 +7,12 @@
 # and yamllint for deploy/kubernetes/validate.py.
 # --build-only installs only what building mutex-edge and mutex-mgmt needs (the Dockerfile's build
 # stage): no test, format or conformance tools.
+# --checks installs only what scripts/check.sh needs (cmake, clang-format): the test command runs
+# the checks before the rest is installed, so that a style error fails in seconds.
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates curl
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libsimdjson-dev prometheus-cpp-dev catch2 libssl-dev libspdlog-dev libfmt-dev
   libsqlite3-dev zlib1g-dev
@@ -28,6 +30,7 @@ command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 build_only=""
+checks_only=""
 for arg in "$@"; do
   case "$arg" in
     --load) packages+=(wrk nginx-light gnuplot-nox) ;;
@@ -37,15 +40,20 @@ for arg in "$@"; do
       command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
       command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose) ;;
     --build-only) build_only=1 ;;
-    *) echo "install-deps.sh: unknown argument '$arg' (known: --load, --stack, --build-only)" >&2; exit 2 ;;
+    --checks) checks_only=1 ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (known: --load, --stack, --build-only, --checks)" >&2; exit 2 ;;
   esac
 done
 if [[ -n $build_only ]]; then
   packages=(
-    build-essential cmake pkg-config ca-certificates
+    build-essential cmake ninja-build pkg-config ca-certificates
     libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
     libsimdjson-dev prometheus-cpp-dev libssl-dev libspdlog-dev libfmt-dev libsqlite3-dev zlib1g-dev
   )
+fi
+
+if [[ -n $checks_only ]]; then
+  packages=(cmake clang-format)
 fi
 
 missing=()

@@ -128,11 +128,12 @@ foreach(folder IN LISTS folders)
   endforeach()
 endforeach()
 
-# tests/fuzz drives each parser the way its binary does, so it may use anything of ours.
+# tests/fuzz drives each parser the way its binary does, so it may use anything of ours (and
+# zlib, to read the gzipped answers of /sdk/v2/flags).
 file(GLOB sources "${SOURCE_DIR}/tests/fuzz/*.hpp" "${SOURCE_DIR}/tests/fuzz/*.cpp")
 foreach(source IN LISTS sources)
   check_includes("${source}" "tests" "${folders}"
-                 "simdjson;spdlog;boost/asio;boost/beast;boost/system;posix")
+                 "simdjson;spdlog;boost/asio;boost/beast;boost/system;posix;zlib")
 endforeach()
 
 if(problems)

@@ -99,6 +99,8 @@ TEST_CASE("text helpers: excerpt, trim, iequals and lists", "[common][text]") {
   CHECK(excerpt("a\xc3\xa9z", 3) == "\"a\xc3\xa9...\"");
   CHECK(excerpt("\xe6\x97\xa5\xe6\x9c\xac", 5) == "\"\xe6\x97\xa5...\"");
   CHECK(excerpt("\xf0\x9f\x8e\x89!", 3) == "\"...\"");
+  // Control characters are escaped: a message quoting a value stays on one line.
+  CHECK(excerpt("a\nb\r\tc\x01\x7f") == "\"a\\nb\\r\\tc\\x01\\x7f\"");
   CHECK(trim(" \t a b \t") == "a b");
   CHECK(iequals("Bearer", "bEARER"));
   CHECK_FALSE(iequals("Bearer", "Bearer "));

@@ -16,6 +16,7 @@
 #include "tests/support/files.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/json.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace mutex_edge;
 using testing::EdgeProcess;
@@ -26,7 +27,7 @@ using testing::MgmtProcess;
 
 namespace {
 
-const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+const std::string kExample = testing::source_path("examples/groups.json");
 const std::string kClientKey = "client-key-5d1e-9a7c";
 const std::string kSecondClientKey = "client-key-two-c0ffee";
 const std::string kWrongKey = "wrong-key-presented-by-a-client-8b8b";

@@ -18,6 +18,8 @@
 #include "tests/support/groups.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/json.hpp"
+#include "tests/support/paths.hpp"
+#include "tests/support/timing.hpp"
 
 using namespace mutex_edge;
 using testing::EdgeProcess;
@@ -28,7 +30,7 @@ using testing::HttpResponse;
 
 namespace {
 
-const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+const std::string kExample = testing::source_path("examples/groups.json");
 
 simdjson::dom::element parse(simdjson::dom::parser& parser, const std::string& json) {
   simdjson::dom::element element;
@@ -250,8 +252,9 @@ TEST_CASE_METHOD(Server, "health, readiness, status and metrics", "[e2e][proxy][
   // Valid Prometheus text, by Prometheus' own Python parser.
   testing::TempDir dir;
   const auto file = dir.write("metrics.txt", metrics.body);
-  const std::string command =
-      "/usr/bin/python3 " MUTEX_EDGE_TESTS_DIR "/support/check_metrics.py " + file.string();
+  const std::string command = "/usr/bin/python3 " +
+                              testing::source_path("tests/support/check_metrics.py") + " " +
+                              file.string();
   CHECK(std::system(command.c_str()) == 0);
 }
 
@@ -348,7 +351,9 @@ TEST_CASE("mutex-edge probe exits 0 on a 2xx answer, 1 otherwise, 2 on bad argum
   auto healthy = testing::run_edge({"probe", base + "/healthz"});
   CHECK(healthy.code == 0);
   CHECK(healthy.output.find("/healthz: 200") != std::string::npos);
-  CHECK(testing::run_edge({"probe", base + "/readyz", "--timeout", "1s"}).code == 0);
+  CHECK(testing::run_edge({"probe", base + "/readyz", "--timeout",
+                           testing::flag_value(testing::scaled(std::chrono::seconds{1}))})
+            .code == 0);
   auto missing = testing::run_edge({"probe", base + "/nope"});
   CHECK(missing.code == 1);
   CHECK(missing.output.find("404") != std::string::npos);

@@ -27,6 +27,8 @@
 #include "tests/support/edge_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/json.hpp"
+#include "tests/support/paths.hpp"
+#include "tests/support/timing.hpp"
 
 using namespace mutex_edge;
 using testing::EdgeProcess;
@@ -39,17 +41,19 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+const std::string kExample = testing::source_path("examples/groups.json");
 
-// Short timeouts so that each attack ends quickly; the limits are the defaults' shape.
-constexpr auto kReadTimeout = milliseconds{1000};
-constexpr auto kIdleTimeout = milliseconds{3000};
+// Short timeouts so that each attack ends quickly; the limits are the defaults' shape. All of
+// them scale together (testing::scaled), so that the read timeout plus its slack stays below the
+// idle timeout in every build.
+const auto kReadTimeout = testing::scaled(milliseconds{1000});
+const auto kIdleTimeout = testing::scaled(milliseconds{3000});
 // How late a timeout may fire: the server's sweep (a quarter of the shorter timeout) and a
 // loaded machine.
-constexpr auto kSlack = milliseconds{1500};
+const auto kSlack = testing::scaled(milliseconds{1500});
 // The probe's p99 must stay below this while an attack runs (a normal answer takes well under
 // a millisecond; sanitizer builds on a busy machine take a few).
-constexpr double kProbeP99Ms = 250;
+const double kProbeP99Ms = 250 * testing::time_scale();
 
 // In the environment of every edge here (unused by a --config-file edge without --require-key,
 // and still never to be printed).
@@ -166,9 +170,12 @@ struct Hostile {
   explicit Hostile(const std::vector<std::string>& extra = {})
       : edge{[&] {
                std::vector<std::string> defaults = {
-                   "--config-file",    kExample, "--threads",          "2",
-                   "--read-timeout",   "1s",     "--idle-timeout",     "3s",
-                   "--max-body-bytes", "65536",  "--max-header-bytes", "8192"};
+                   "--config-file",      kExample,
+                   "--threads",          "2",
+                   "--read-timeout",     testing::flag_value(kReadTimeout),
+                   "--idle-timeout",     testing::flag_value(kIdleTimeout),
+                   "--max-body-bytes",   "65536",
+                   "--max-header-bytes", "8192"};
                std::vector<std::string> args = extra;
                for (std::size_t i = 0; i + 1 < defaults.size(); i += 2) {
                  if (std::find(extra.begin(), extra.end(), defaults[i]) == extra.end()) {
@@ -316,8 +323,8 @@ TEST_CASE("oversized heads and bodies, malformed request lines and methods get t
     Raw raw{h.edge.port()};
     REQUIRE(raw.send(c.bytes));
     bool closed = false;
-    const std::string received =
-        raw.read_until_closed(c.closes ? kReadTimeout + kSlack : milliseconds{300}, closed);
+    const std::string received = raw.read_until_closed(
+        c.closes ? kReadTimeout + kSlack : testing::scaled(milliseconds{300}), closed);
     const std::vector<int> got = statuses(received);
     REQUIRE(got.size() == 1);
     CHECK(got[0] == c.status);

@@ -139,7 +139,8 @@ TEST_CASE("kill -9 during a burst of creates loses no acknowledged group",
     MgmtProcess server{{"--db", db}, keys_env()};
     std::atomic<std::size_t> count{0};
     std::thread writer{[&] {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+      // Ended by the kill below; the deadline only bounds a run where the kill never comes.
+      const auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds{60});
       try {
         HttpClient client{server.port()};
         for (int i = 0; i < 200000 && std::chrono::steady_clock::now() < deadline; ++i) {
@@ -322,7 +323,7 @@ TEST_CASE("concurrent clients create and edit and read without losing a write",
 
 TEST_CASE("the example config seeds as is and its unallocated group stays editable",
           "[e2e][mgmt][storage][seed]") {
-  const std::string example = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+  const std::string example = source_path("examples/groups.json");
   Mgmt m{{"--seed", example}};
   const std::vector<std::int64_t> ids = list_ids(m.client);
   REQUIRE_FALSE(ids.empty());

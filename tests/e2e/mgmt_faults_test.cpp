@@ -2,6 +2,7 @@
 #include <atomic>
 
 #include "tests/e2e/mgmt_helpers.hpp"
+#include "tests/support/timing.hpp"
 
 using namespace mutex_edge::testing;
 
@@ -25,8 +26,8 @@ TEST_CASE("fault-latency delays reads on a timer while writes are not delayed an
           "[e2e][mgmt][faults]") {
   // The lower bounds are exact (a read never answers before its delay); the upper bounds only
   // tell a timer from a sleep, with a margin of seconds for a loaded machine.
-  constexpr auto kLatency = std::chrono::milliseconds{1000};
-  Mgmt m{{"--fault-latency", "1s", "--threads", "1"}};
+  const auto kLatency = scaled(std::chrono::milliseconds{1000});
+  Mgmt m{{"--fault-latency", flag_value(kLatency), "--threads", "1"}};
   auto start = Clock::now();
   const std::int64_t id = m.create("Slow reads");
   CHECK(since(start) < kLatency);

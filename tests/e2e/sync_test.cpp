@@ -17,6 +17,8 @@
 #include "tests/support/edge_process.hpp"
 #include "tests/support/groups.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/paths.hpp"
+#include "tests/support/timing.hpp"
 
 using namespace mutex_edge;
 using std::chrono::milliseconds;
@@ -30,7 +32,7 @@ using testing::status_field;
 
 namespace {
 
-const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+const std::string kExample = testing::source_path("examples/groups.json");
 
 std::string upstream_url(const testing::ServerProcess& upstream) {
   return "http://127.0.0.1:" + std::to_string(upstream.port());
@@ -67,7 +69,7 @@ TEST_CASE("2,500 groups over three pages arrive complete", "[e2e][proxy][sync]")
   const auto file = dir.write("groups.json", many_groups_json(2500));
   EdgeProcess upstream{{"--config-file", file.string()}};
   // No page may time out on a busy machine, or the request count below would count a retry.
-  EdgeProcess edge{testing::fast_polling(upstream_url(upstream), {}, "20s")};
+  EdgeProcess edge{testing::fast_polling(upstream_url(upstream), {}, std::chrono::seconds{20})};
   HttpClient client{edge.port()};
   REQUIRE(eventually([&] { return metric(client, "mutex_edge_config_groups") == 2500; },
                      std::chrono::seconds{30}));
@@ -206,7 +208,7 @@ TEST_CASE("HTTPS upstream: trusted with --ca-file, refused with a clear error wi
   REQUIRE(std::system(make_certs.c_str()) == 0);
   const auto body = dir.write("list.json", many_groups_json(3));
   testing::ServerProcess tls{
-      MUTEX_EDGE_TESTS_DIR "/support/tls_upstream.py",
+      testing::source_path("tests/support/tls_upstream.py"),
       {"--cert", d + "/server.pem", "--key", d + "/server.key", "--body", body.string()}};
   const std::string url = "https://localhost:" + std::to_string(tls.port());
 
@@ -336,7 +338,7 @@ TEST_CASE("a watch is answered within 50 ms of a publish", "[e2e][proxy][sync][w
   REQUIRE(published);
   const auto took = std::chrono::duration_cast<milliseconds>(answered - *published);
   INFO("answered " << took.count() << " ms after the publication");
-  CHECK(took < milliseconds{50});
+  CHECK(took < testing::scaled(milliseconds{50}));
   CHECK(watchers(client) == 0);
 }
 
@@ -345,14 +347,18 @@ TEST_CASE("a watch times out with 304, and --max-watchers answers 503 beyond it"
   EdgeProcess edge{{"--config-file", kExample, "--max-watchers", "1"}};
   HttpClient client{edge.port()};
   const std::string etag = client.get("/api/1/mutexes").header("etag");
+  // Held long enough for the second request to find it held, on a slow build too.
+  const auto hold =
+      std::chrono::ceil<std::chrono::seconds>(testing::scaled(std::chrono::seconds{2}));
+  const std::string wait = "wait=" + std::to_string(hold.count());
   HttpResponse held;
   std::thread watcher{[&] {
     HttpClient watch{edge.port()};
-    held = watch.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", "wait=2"}});
+    held = watch.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", wait}});
   }};
   REQUIRE(eventually([&] { return watchers(client) == 1; }));
   const HttpResponse over =
-      client.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", "wait=2"}});
+      client.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", wait}});
   CHECK(over.status == 503);
   CHECK(over.header("retry-after") == "1");
   CHECK_THAT(over.body, Catch::Contains("too_many_watchers"));
@@ -360,7 +366,8 @@ TEST_CASE("a watch times out with 304, and --max-watchers answers 503 beyond it"
   watcher.join();
   CHECK(held.status == 304);
   CHECK(held.header("etag") == etag);
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{3});
+  CHECK(std::chrono::steady_clock::now() - started <
+        hold + testing::scaled(std::chrono::seconds{1}));
   // Without a wait, or on another ETag, the answer comes at once.
   CHECK(client.get("/api/1/mutexes", {{"If-None-Match", etag}}).status == 304);
   CHECK(client.get("/api/1/mutexes", {{"If-None-Match", "\"x\""}, {"Prefer", "wait=5"}}).status ==
@@ -370,24 +377,32 @@ TEST_CASE("a watch times out with 304, and --max-watchers answers 503 beyond it"
 }
 
 TEST_CASE("draining answers held watchers at once", "[e2e][proxy][sync][watch]") {
-  EdgeProcess edge{{"--config-file", kExample}};
+  // The wait, the grace period and the bound all scale, so that "at once" stays well short of
+  // both on a slow build.
+  const auto wait =
+      std::chrono::ceil<std::chrono::seconds>(testing::scaled(std::chrono::seconds{9}));
+  const auto grace =
+      std::chrono::ceil<std::chrono::seconds>(testing::scaled(std::chrono::seconds{10}));
+  EdgeProcess edge{
+      {"--config-file", kExample, "--shutdown-grace", std::to_string(grace.count()) + "s"}};
   HttpClient client{edge.port()};
   const std::string etag = client.get("/api/1/mutexes").header("etag");
   HttpResponse held;
   std::chrono::steady_clock::time_point answered;
   std::thread watcher{[&] {
     HttpClient watch{edge.port()};
-    held = watch.get("/api/1/mutexes", {{"If-None-Match", etag}, {"Prefer", "wait=9"}});
+    held = watch.get("/api/1/mutexes",
+                     {{"If-None-Match", etag}, {"Prefer", "wait=" + std::to_string(wait.count())}});
     answered = std::chrono::steady_clock::now();
   }};
   REQUIRE(eventually([&] { return watchers(client) == 1; }));
   const auto stopped = std::chrono::steady_clock::now();
-  CHECK(edge.stop(SIGTERM) == 0);
+  CHECK(edge.stop(SIGTERM, grace + std::chrono::seconds{5}) == 0);
   watcher.join();
   CHECK(held.status == 304);
   CHECK(held.header("connection") == "close");
-  // Long before the 9 s wait (and the 10 s grace period) would have ended.
-  CHECK(answered - stopped < std::chrono::seconds{5});
+  // Long before the wait (and the grace period) would have ended.
+  CHECK(answered - stopped < testing::scaled(std::chrono::seconds{5}));
 }
 
 TEST_CASE("a chained mutex-edge watches a mutex-edge upstream and propagates at once",
@@ -396,8 +411,9 @@ TEST_CASE("a chained mutex-edge watches a mutex-edge upstream and propagates at 
   const auto file = dir.write("groups.json", many_groups_json(3, 50));
   EdgeProcess upstream{{"--config-file", file.string(), "--config-reload-interval", "10ms"}};
   // A 30 s poll interval: only a watch can bring the change within the test.
-  EdgeProcess edge{
-      {"--upstream", upstream_url(upstream), "--poll-interval", "30s", "--upstream-timeout", "2s"}};
+  EdgeProcess edge{{"--upstream", upstream_url(upstream), "--poll-interval", "30s",
+                    "--upstream-timeout",
+                    testing::flag_value(testing::scaled(std::chrono::seconds{2}))}};
   HttpClient client{edge.port()};
   HttpClient up{upstream.port()};
   REQUIRE(eventually([&] { return watchers(up) == 1; }));

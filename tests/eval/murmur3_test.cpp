@@ -7,13 +7,15 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include "tests/support/paths.hpp"
+
 using mutex_edge::eval::murmur3_x86_32;
 using mutex_edge::eval::Murmur3Stream;
 
 namespace {
 
 std::string read_vectors() {
-  std::ifstream in{MUTEX_EDGE_TEST_DATA_DIR "/murmur_vectors.json"};
+  std::ifstream in{mutex_edge::testing::source_path("tests/data/murmur_vectors.json")};
   REQUIRE(in);
   std::stringstream buffer;
   buffer << in.rdbuf();

@@ -10,6 +10,8 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include "tests/support/paths.hpp"
+
 namespace mutex_edge::fuzz {
 namespace {
 
@@ -40,8 +42,8 @@ void quiet_logs() {
 
 config::ListPage serving_page() {
   config::ListPage page;
-  for (const char* file :
-       {MUTEX_EDGE_EXAMPLES_DIR "/groups.json", MUTEX_EDGE_FUZZ_DIR "/data/extra_groups.json"}) {
+  for (const std::string& file : {testing::source_path("examples/groups.json"),
+                                  testing::source_path("tests/fuzz/data/extra_groups.json")}) {
     auto loaded = config::load_list_file(file);
     if (!loaded || !loaded->rejected.empty()) {
       fail("the serving configuration does not load", file);

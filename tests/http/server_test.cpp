@@ -17,6 +17,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/json.hpp"
+#include "tests/support/timing.hpp"
 
 namespace net = boost::asio;
 using mutex_edge::common::ServerFlags;
@@ -237,8 +238,9 @@ TEST_CASE("oversized bodies and heads and garbage are refused and the connection
 TEST_CASE("idle connections and slow bodies are closed after their timeouts",
           "[http][server][limits]") {
   ServerFlags flags = Fixture::small();
-  flags.idle_timeout = std::chrono::milliseconds{100};
-  flags.read_timeout = std::chrono::milliseconds{100};
+  // Long enough for the client to send its request between connecting and the timeout.
+  flags.idle_timeout = mutex_edge::testing::scaled(std::chrono::milliseconds{250});
+  flags.read_timeout = mutex_edge::testing::scaled(std::chrono::milliseconds{250});
   Fixture f{flags};
   HttpClient idle{f.server->port()};
   REQUIRE(idle.get("/once").status == 200);

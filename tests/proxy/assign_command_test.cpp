@@ -9,6 +9,7 @@
 
 #include "tests/support/files.hpp"
 #include "tests/support/groups.hpp"
+#include "tests/support/paths.hpp"
 
 using mutex_edge::proxy::run_assign_command;
 
@@ -37,7 +38,7 @@ Run run(std::vector<std::string> args, const std::string& input) {
   return result;
 }
 
-const std::string kExample = MUTEX_EDGE_EXAMPLES_DIR "/groups.json";
+const std::string kExample = mutex_edge::testing::source_path("examples/groups.json");
 
 }  // namespace
 

@@ -300,6 +300,13 @@ TEST_CASE("Accept-Encoding: gzip and * accept gzip unless q is 0", "[proxy][sdk]
   CHECK_FALSE(proxy::accepts_gzip("gzip;q=0"));
   CHECK_FALSE(proxy::accepts_gzip("gzip; q=0.000"));
   CHECK_FALSE(proxy::accepts_gzip("x-gzip"));
+  // gzip named with q=0 refuses it whatever "*" says; a weight is found among any parameters.
+  CHECK_FALSE(proxy::accepts_gzip("gzip;q=0, *"));
+  CHECK_FALSE(proxy::accepts_gzip("*, gzip;q=0"));
+  CHECK_FALSE(proxy::accepts_gzip("*;q=0"));
+  CHECK_FALSE(proxy::accepts_gzip("gzip;level=1;q=0"));
+  CHECK(proxy::accepts_gzip("gzip;q=0.5, *;q=0"));
+  CHECK(proxy::accepts_gzip("br, *;q=0.1"));
 }
 
 TEST_CASE("with --require-key and no deployment keys, the SDK routes take a client key",

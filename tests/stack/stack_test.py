@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """The stack test: the real docker-compose.yml on a real container engine.
 
-    tests/stack/stack_test.py            (as root; CTest runs it from the release build)
+    tests/stack/stack_test.py [--bin-dir DIR]   (as root; `ctest --preset stack` runs it on the
+                                                 release tree's bin/, the default)
 
 1. Starts dockerd when none answers (and stops it at the end), makes the base image
    debian:bookworm-slim from Debian's packages when it is absent (make-base-image.sh), builds
-   the image of the Dockerfile (mutex-edge:local, both binaries) and, when the Prometheus image
-   of docker-compose.yml cannot be pulled, a stand-in from Debian's prometheus package
-   (prom/prometheus:v2.42.0, swapped in by compose.override.yml: the only override).
+   the image of the Dockerfile (mutex-edge:local) from the release tree's binaries, the ones
+   its tests passed (--build-arg BINARIES=prebuilt: the same runtime stage), and, when the
+   Prometheus image of docker-compose.yml cannot be pulled, a stand-in from Debian's prometheus
+   package (prom/prometheus:v2.42.0, swapped in by compose.override.yml: the only override).
+   Meanwhile the Dockerfile builds from source in the background at the lowest CPU priority, as
+   a user builds it (mutex-edge:from-source); step 5 checks it.
 2. `docker-compose up -d` of mutex-mgmt, edge, sidecar and prometheus (grafana too when its
    image is on this machine; it cannot be pulled here), with keys and free ports in a
    temporary env file, and waits for every container to be healthy.
@@ -20,6 +24,8 @@
    panels must return data); Grafana's provisioning files (and Grafana, when it runs).
 4. `docker-compose stop`: every server exits 0 on SIGTERM; `docker-compose down -v` leaves no
    container, volume or network of the project.
+5. The from-source build succeeded, its image installs the same runtime packages, and its
+   `mutex-edge assign` answers examples/users.jsonl byte for byte as the release binary does.
 
 Cleanup (down -v, dockerd stopped if started here) runs on every exit path. Every wait has a
 timeout, and the whole run has MUTEX_STACK_TIMEOUT seconds (default 1500).
@@ -55,8 +61,16 @@ ROOT = monitoring.ROOT
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = "mutex-edge-stack-test"
 IMAGE = "mutex-edge:local"
+SOURCE_IMAGE = "mutex-edge:from-source"
+# The from-source build competes with the sanitizer trees for 2 cores at the lowest priority.
+SOURCE_BUILD_TIMEOUT = 1500
 STANDIN_PROMETHEUS = "prom/prometheus:v2.42.0"
 CI = os.environ.get("CI") == "true"
+BIN_DIR = os.path.join(ROOT, "build", "bin")
+if len(sys.argv) == 3 and sys.argv[1] == "--bin-dir":
+    BIN_DIR = os.path.abspath(sys.argv[2])
+elif len(sys.argv) != 1:
+    sys.exit("usage: stack_test.py [--bin-dir DIR]")
 DEADLINE = time.monotonic() + float(os.environ.get("MUTEX_STACK_TIMEOUT", "1500"))
 T0 = time.monotonic()
 
@@ -141,6 +155,7 @@ class Stack:
         self.up = False
         self.timings = {}
         self.notes = []
+        self.source_build = None
 
     # ------------------------------------------------------------------ engine
     def engine(self):
@@ -219,30 +234,15 @@ class Stack:
         self.timings["base image"] = time.monotonic() - t
         say(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "base image ready")
 
+        # The stack's image holds the release tree's binaries, the ones its tests just passed,
+        # through the Dockerfile's same runtime stage (--build-arg BINARIES=prebuilt).
         t = time.monotonic()
-        say(f"building {IMAGE} (docker build --network host; nice, low CPU share; the build cache is reused)")
-        log = os.path.join(self.tmp, "build.log")
-        with open(log, "w") as f:
-            # The legacy builder takes --cpu-shares: the compile yields the CPU to everything else.
-            done = subprocess.run(["nice", "-n", "10", "docker", "build", "--network", "host",
-                                   "--cpu-shares", "256", "-t", IMAGE, ROOT], stdout=f,
-                                  stderr=subprocess.STDOUT, timeout=remaining(1200),
-                                  env={**os.environ, "DOCKER_BUILDKIT": "0"})
-        if done.returncode != 0:
-            raise Failed(f"docker build failed:\n{open(log).read()[-4000:]}")
-        self.timings["docker build"] = time.monotonic() - t
-        cached = open(log).read().count("Using cache")
-        say(f"built {IMAGE} in {self.timings['docker build']:.0f} s ({cached} cached steps)")
-        # The build stage is an untagged image: keep the newest (the next run's cache) and drop
-        # the ones it supersedes, so that runs do not pile up 700 MB images.
-        stages = run(["docker", "images", "--filter", "dangling=true", "--filter",
-                      "label=mutex-edge.stage=build", "--format", "{{.CreatedAt}}\t{{.ID}}"]).stdout.split("\n")
-        old = [line.split("\t")[1] for line in sorted(filter(None, stages), reverse=True)[1:]]
-        # And the runtime images an earlier run tagged mutex-edge:local.
-        old += run(["docker", "images", "-q", "--filter", "dangling=true", "--filter",
-                    "label=org.opencontainers.image.title=mutex-edge"]).stdout.split()
-        if old:
-            run(["docker", "rmi"] + old, timeout=120, check=False)
+        self.stage_binaries()
+        say(f"building {IMAGE} from the release binaries (docker build --build-arg BINARIES=prebuilt)")
+        self.docker_build(["--build-arg", "BINARIES=prebuilt", "-t", IMAGE], "prebuilt.log", 600)
+        self.timings["image"] = time.monotonic() - t
+        say(f"built {IMAGE} in {self.timings['image']:.0f} s")
+        self.start_from_source()
 
         with open(monitoring.COMPOSE, encoding="utf-8") as f:
             self.compose_doc = yaml.safe_load(f)
@@ -267,6 +267,91 @@ class Stack:
         if not self.with_grafana:
             self.notes.append(f"Grafana: {grafana} cannot be pulled here, so it is not started; "
                               f"its provisioning files are checked")
+
+    def docker_build(self, args, log_name, timeout, background=False):
+        """docker build of the Dockerfile (legacy builder, --network host), its output in a log."""
+        log = os.path.join(self.tmp, log_name)
+        cmd = ["docker", "build", "--network", "host"] + args + [ROOT]
+        env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+        if background:
+            # The lowest CPU share: it takes what the test command's other stages leave idle.
+            cmd = ["nice", "-n", "19"] + cmd[:2] + ["--cpu-shares", "2"] + cmd[2:]
+            f = open(log, "w")
+            return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True), log
+        with open(log, "w") as f:
+            done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=remaining(timeout), env=env)
+        if done.returncode != 0:
+            raise Failed(f"{' '.join(cmd)} failed:\n{open(log).read()[-4000:]}")
+        return log
+
+    def stage_binaries(self):
+        """build/docker/: the release tree's binaries, stripped, and the packages of their libraries."""
+        stage = os.path.join(ROOT, "build", "docker")
+        shutil.rmtree(stage, ignore_errors=True)
+        os.makedirs(os.path.join(stage, "bin"))
+        for name in ("mutex-edge", "mutex-mgmt"):
+            src = os.path.join(BIN_DIR, name)
+            if not os.access(src, os.X_OK):
+                raise Failed(f"{src} is missing: build the release tree first")
+            run(["install", "-s", src, os.path.join(stage, "bin", name)])
+        packages = run([os.path.join(ROOT, "deploy", "docker", "runtime-packages.sh"),
+                        os.path.join(stage, "bin", "mutex-edge"), os.path.join(stage, "bin", "mutex-mgmt")])
+        with open(os.path.join(stage, "runtime-packages"), "w") as f:
+            f.write(packages.stdout)
+        self.runtime_packages = packages.stdout.split()
+
+    def start_from_source(self):
+        """The Dockerfile as a user builds it, from source, beside the rest of the test."""
+        say(f"building {SOURCE_IMAGE} from source in the background (docker build, nice 19)")
+        self.source_started = time.monotonic()
+        self.source_build, self.source_log = self.docker_build(["-t", SOURCE_IMAGE], "source.log", 0,
+                                                               background=True)
+
+    def check_from_source(self):
+        """Waits for the from-source build; its image must hold working binaries that link the same
+        Debian packages as the release tree's."""
+        try:
+            code = self.source_build.wait(timeout=remaining(SOURCE_BUILD_TIMEOUT))
+        except subprocess.TimeoutExpired:
+            raise Failed(f"the from-source docker build did not finish:\n{open(self.source_log).read()[-3000:]}")
+        finally:
+            if self.source_build.poll() is None:
+                os.killpg(self.source_build.pid, signal.SIGKILL)
+        self.timings["from-source image (background)"] = time.monotonic() - self.source_started
+        if code != 0:
+            raise Failed(f"the from-source docker build failed ({code}):\n{open(self.source_log).read()[-4000:]}")
+        packages = run(["docker", "run", "--rm", "--network", "none", SOURCE_IMAGE, "cat",
+                        "/usr/share/mutex-edge/runtime-packages"]).stdout.split()
+        if packages != self.runtime_packages:
+            raise Failed(f"{SOURCE_IMAGE} links {packages}, the release tree's binaries {self.runtime_packages}")
+        # Its mutex-edge answers the example's users as the tested release binary does.
+        with open(os.path.join(ROOT, "examples", "users.jsonl"), encoding="utf-8") as f:
+            users = f.read()
+        theirs = run(["docker", "run", "--rm", "--network", "none", "-i", SOURCE_IMAGE, "mutex-edge", "assign",
+                      "--config-file", "/usr/share/mutex-edge/examples/groups.json"], input=users).stdout
+        ours = run([os.path.join(BIN_DIR, "mutex-edge"), "assign", "--config-file",
+                    os.path.join(ROOT, "examples", "groups.json")], input=users).stdout
+        if theirs != ours or not ours.strip():
+            raise Failed(f"{SOURCE_IMAGE}'s `mutex-edge assign` answers {theirs[:300]!r}, the release binary "
+                         f"{ours[:300]!r}")
+        say(f"ok  the Dockerfile builds from source ({self.timings['from-source image (background)']:.0f} s "
+            f"in the background): the same {len(packages)} runtime packages, and its `mutex-edge assign` "
+            f"answers the example's {len(users.splitlines())} users as the tested release binary does")
+        run(["docker", "rmi", SOURCE_IMAGE], check=False, quiet=True)
+
+    def remove_superseded(self):
+        # The build stage is an untagged image: keep the newest two (the next run's cache of the
+        # prebuilt and the from-source builds) and drop the ones they supersede, so that runs do
+        # not pile up 700 MB images.
+        stages = run(["docker", "images", "--filter", "dangling=true", "--filter",
+                      "label=mutex-edge.stage=build", "--format", "{{.CreatedAt}}\t{{.ID}}"]).stdout.split("\n")
+        old = [line.split("\t")[1] for line in sorted(filter(None, stages), reverse=True)[2:]]
+        # And the runtime images an earlier run tagged mutex-edge:local.
+        old += run(["docker", "images", "-q", "--filter", "dangling=true", "--filter",
+                    "label=org.opencontainers.image.title=mutex-edge"]).stdout.split()
+        if old:
+            run(["docker", "rmi"] + old, timeout=120, check=False, quiet=True)
 
     # ------------------------------------------------------------------ compose
     def dc(self, *args, timeout=300, check=True):
@@ -507,25 +592,35 @@ class Stack:
         if done.returncode != 0:
             raise Failed(f"promtool check config in the Prometheus container: {done.stdout}{done.stderr}")
 
-        # Two scrapes after the traffic, so that rate() over it has two samples.
-        time.sleep(remaining(12))
         queries = [("alert", n, e) for n, e in monitoring.alert_rules()] + \
                   [("dashboard", f"{t} [{r}]", q) for t, r, q in monitoring.dashboard_queries()]
-        empty_dashboard, rows = [], []
-        for source, name, expr in queries:
-            status, doc = self.prom("/api/v1/query", query=expr)
-            if status != 200 or doc.get("status") != "success":
-                raise Failed(f"Prometheus rejects the {source} query {name!r}: {doc.get('error')}\n  {expr}")
-            n = len(doc["data"]["result"])
-            rows.append(f"      {n:3d} series  {source:9s} {name}")
-            if source == "dashboard" and n == 0:
-                empty_dashboard.append(name)
-        print("\n".join(rows))
         # Panels that may rightly be empty here: nothing failed, nothing was rejected.
         may_be_empty = ("Failed config loads and polls", "Poll time p99")
-        unexpected = [n for n in empty_dashboard if not n.startswith(may_be_empty)]
-        if unexpected:
-            raise Failed(f"dashboard queries with no data after traffic: {unexpected}")
+        result = {}
+
+        def every_panel_has_data():
+            # rate() over the traffic needs two scrapes after it: asked again until they came.
+            empty_dashboard, rows = [], []
+            for source, name, expr in queries:
+                status, doc = self.prom("/api/v1/query", query=expr)
+                if status != 200 or doc.get("status") != "success":
+                    raise Failed(f"Prometheus rejects the {source} query {name!r}: {doc.get('error')}\n  {expr}")
+                n = len(doc["data"]["result"])
+                rows.append(f"      {n:3d} series  {source:9s} {name}")
+                if source == "dashboard" and n == 0:
+                    empty_dashboard.append(name)
+            result.update(rows=rows, empty=empty_dashboard,
+                          unexpected=[n for n in empty_dashboard if not n.startswith(may_be_empty)])
+            return not result["unexpected"]
+
+        try:
+            wait_for("data in every dashboard query after the traffic", every_panel_has_data, 60, interval=2)
+        except Failed as e:
+            if "timed out" not in str(e):
+                raise  # a query Prometheus rejects
+            raise Failed(f"dashboard queries with no data after traffic: {result.get('unexpected')}") from e
+        print("\n".join(result["rows"]))
+        empty_dashboard = result["empty"]
         say(f"ok  Prometheus ran all {len(queries)} PromQL expressions (alerts.yml and the dashboard): every one parses; "
             f"{len(queries) - len(empty_dashboard) - len(names)} dashboard queries returned data"
             + (f", empty as expected here: {empty_dashboard}" if empty_dashboard else ""))
@@ -577,6 +672,9 @@ class Stack:
             print(done.stdout[-8000:])
 
     def cleanup(self):
+        if self.source_build is not None and self.source_build.poll() is None:
+            os.killpg(self.source_build.pid, signal.SIGKILL)  # the daemon cancels the build
+            self.source_build.wait(timeout=30)
         try:
             if os.environ.get("MUTEX_STACK_KEEP") == "1" and self.up:
                 say(f"MUTEX_STACK_KEEP=1: the stack stays up (docker-compose -p {PROJECT} "
@@ -609,6 +707,8 @@ def main():
         stack.check_grafana()
         if os.environ.get("MUTEX_STACK_KEEP") != "1":
             stack.stop_and_down()
+        stack.check_from_source()
+        stack.remove_superseded()
         result = 0
     except Skip as e:
         if CI:

@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/timing.hpp"
 
 namespace mutex_edge::testing {
 
-/// Polls `predicate` until it holds or `timeout` passes; returns its last answer.
+/// Polls `predicate` until it holds or scaled(`timeout`) passes; returns its last answer.
 template <typename Predicate>
 bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   while (std::chrono::steady_clock::now() < deadline) {
     if (predicate()) {
       return true;

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/timing.hpp"
+
 namespace mutex_edge::testing {
 namespace {
 
@@ -65,7 +67,8 @@ ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args, 
     : log_path_{unique_path("server-log")} {
   args.insert(args.begin(), {"--listen", listen});
   pid_ = spawn(binary, args, env, log_path_);
-  const auto deadline = Clock::now() + std::chrono::seconds{20};
+  const auto start_timeout = scaled(std::chrono::seconds{20});
+  const auto deadline = Clock::now() + start_timeout;
   while (Clock::now() < deadline) {
     const std::string text = log();
     const auto at = text.find("msg=\"listening\" address=127.0.0.1:");
@@ -81,7 +84,8 @@ ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args, 
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
-  throw std::runtime_error(binary + " did not start listening within 20 s:\n" + log());
+  throw std::runtime_error(binary + " did not start listening within " +
+                           std::to_string(start_timeout.count()) + " ms:\n" + log());
 }
 
 ServerProcess::~ServerProcess() {
@@ -102,7 +106,7 @@ int ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
     return -1;
   }
   ::kill(pid_, signal);
-  const int code = wait_for(pid_, timeout);
+  const int code = wait_for(pid_, scaled(timeout));
   if (code == -1) {
     ::kill(pid_, SIGKILL);
     wait_for(pid_, std::chrono::seconds{5});
@@ -124,7 +128,7 @@ CommandResult run_binary(const std::string& binary, const std::vector<std::strin
   const auto output = unique_path("server-run");
   const int pid = spawn(binary, args, env, output);
   CommandResult result;
-  result.code = wait_for(pid, std::chrono::seconds{30});
+  result.code = wait_for(pid, scaled(std::chrono::seconds{30}));
   if (result.code == -1) {
     ::kill(pid, SIGKILL);
     wait_for(pid, std::chrono::seconds{5});
@@ -136,7 +140,7 @@ CommandResult run_binary(const std::string& binary, const std::vector<std::strin
 }
 
 std::vector<std::string> fast_polling(const std::string& url, std::vector<std::string> more,
-                                      const std::string& timeout) {
+                                      std::chrono::milliseconds timeout) {
   std::vector<std::string> args = {"--upstream",
                                    url,
                                    "--poll-interval",
@@ -146,9 +150,9 @@ std::vector<std::string> fast_polling(const std::string& url, std::vector<std::s
                                    "--poll-backoff-max",
                                    "200ms",
                                    "--connect-timeout",
-                                   "500ms",
+                                   flag_value(scaled(std::chrono::milliseconds{500})),
                                    "--upstream-timeout",
-                                   timeout};
+                                   flag_value(scaled(timeout))};
   args.insert(args.end(), more.begin(), more.end());
   return args;
 }

@@ -7,13 +7,11 @@
 #include <vector>
 
 #include "tests/support/files.hpp"
+#include "tests/support/paths.hpp"
 
 namespace mutex_edge::testing {
 
 using Env = std::vector<std::pair<std::string, std::string>>;
-
-inline constexpr const char* kEdgeBinary = MUTEX_EDGE_BINARY;
-inline constexpr const char* kMgmtBinary = MUTEX_MGMT_BINARY;
 
 /// One of our server binaries started on an ephemeral loopback port, its log in a temp file.
 /// It must log `msg="listening" address=127.0.0.1:<port>` once it listens. Stops it (SIGKILL)
@@ -21,7 +19,7 @@ inline constexpr const char* kMgmtBinary = MUTEX_MGMT_BINARY;
 class ServerProcess {
  public:
   /// Starts `<binary> --listen <listen> <args>` with `env` added to the environment and waits
-  /// (bounded) for it to listen.
+  /// (up to scaled(20 s)) for it to listen.
   ServerProcess(std::string binary, std::vector<std::string> args, const Env& env = {},
                 const std::string& listen = "127.0.0.1:0");
   ~ServerProcess();
@@ -31,8 +29,8 @@ class ServerProcess {
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::string log() const;
 
-  /// Sends `signal` and waits up to `timeout` for the exit; returns the exit code, or -1 if it
-  /// did not exit in time (it is then killed), or 128+N if a signal N ended it.
+  /// Sends `signal` and waits up to scaled(`timeout`) for the exit; returns the exit code, or -1
+  /// if it did not exit in time (it is then killed), or 128+N if a signal N ended it.
   int stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds{15});
   /// True while the process runs.
   [[nodiscard]] bool running();
@@ -61,9 +59,9 @@ class MgmtProcess : public ServerProcess {
 };
 
 /// mutex-edge's flags to poll `url` quickly (every 100 ms, backing off from 50 to 200 ms, a
-/// 500 ms connect timeout and `timeout` for each page), then `more`.
+/// 500 ms connect timeout and `timeout` for each page, both scaled()), then `more`.
 std::vector<std::string> fast_polling(const std::string& url, std::vector<std::string> more = {},
-                                      const std::string& timeout = "1s");
+                                      std::chrono::milliseconds timeout = std::chrono::seconds{1});
 
 /// Runs `<binary> <args>` to completion (bounded); returns its exit code and output.
 struct CommandResult {

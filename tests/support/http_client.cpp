@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "tests/support/timing.hpp"
+
 namespace mutex_edge::testing {
 namespace {
 
@@ -15,7 +17,9 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-constexpr auto kTimeout = std::chrono::seconds{10};
+// Every connect, write and read; a 32 MiB answer or a million-member cohort under a sanitizer
+// takes a few seconds.
+const auto kTimeout = scaled(std::chrono::seconds{10});
 
 }  // namespace
 

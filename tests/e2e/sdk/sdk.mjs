@@ -33,7 +33,11 @@ import zlib from 'node:zlib';
 import { Rng, generateGroups, generateUsers } from '../conformance/conformance.mjs';
 
 const SDK_KEY = 'sdk-drop-in-deployment-key';
-const START_TIMEOUT_MS = 20000;
+// Time limits scale with the build under test: MUTEX_EDGE_TEST_TIME_SCALE, which the sanitizer
+// presets set (tests/support/timing.hpp for the C++ tests).
+const TIME_SCALE = Math.max(1, Number(process.env.MUTEX_EDGE_TEST_TIME_SCALE) || 1);
+const START_TIMEOUT_MS = 20000 * TIME_SCALE;
+const REQUEST_TIMEOUT_MS = 10000 * TIME_SCALE;
 const REMOTE_CONCURRENCY = 16;
 
 const { values: args } = parseArgs({
@@ -175,7 +179,7 @@ async function main() {
     // 3. Remote evaluation: one /sdk/v2/vardata request per user.
     const remote = Experiment.initializeRemote(SDK_KEY, {
       serverUrl: base,
-      fetchTimeoutMillis: 10000,
+      fetchTimeoutMillis: REQUEST_TIMEOUT_MS,
       fetchRetries: 0,
     });
     const remoteResults = await pool(users, REMOTE_CONCURRENCY, (u) => remote.fetchV2(u));
@@ -296,7 +300,7 @@ async function main() {
 async function rawGet(url, headers) {
   const http = await import('node:http');
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, timeout: 10000 }, (res) => {
+    const req = http.get(url, { headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,
