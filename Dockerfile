@@ -12,6 +12,10 @@
 # variables; the keys come only from the environment (MUTEX_EDGE_API_KEY,
 # MUTEX_EDGE_CLIENT_KEYS, MUTEX_MGMT_API_KEYS).
 #
+# It compiles through ccache: a context with build/ccache/ (the test command leaves there the
+# release tree's compile of the same two binaries) reuses every object whose compiler, flags and
+# sources are the same; without it, everything compiles.
+#
 # --build-arg BINARIES=prebuilt skips the compile: the build stage then takes build/docker/ of
 # the context (bin/mutex-edge, bin/mutex-mgmt, runtime-packages), which the stack test stages from
 # the release tree whose tests just passed, so that its image holds the binaries they tested.
@@ -30,9 +34,13 @@ COPY . .
 RUN if [ "$BINARIES" = prebuilt ]; then \
       cp -r build/docker /out; \
     else \
-      rm -rf build \
-      && cmake --preset release -DMUTEX_EDGE_BUILD_TESTS=OFF \
+      { mv build/ccache /tmp/ccache 2>/dev/null || true; } \
+      && rm -rf build \
+      && export LANG=C.UTF-8 CCACHE_DIR=/tmp/ccache CCACHE_BASEDIR=/src CCACHE_CONFIGPATH=/src/scripts/ccache.conf \
+      && cmake --preset release -DMUTEX_EDGE_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
       && cmake --build --preset release --target mutex-edge mutex-mgmt \
+      && echo "ccache:" $(ccache --print-stats | grep -E '^(direct_cache_hit|preprocessed_cache_hit|cache_miss)\s') \
+      && rm -rf /tmp/ccache \
       && mkdir -p /out/bin \
       && install -s build/bin/mutex-edge build/bin/mutex-mgmt /out/bin/ \
       && deploy/docker/runtime-packages.sh /out/bin/mutex-edge /out/bin/mutex-mgmt >/out/runtime-packages; \

@@ -12,13 +12,15 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libsimdjson-dev prometheus-cpp-dev catch2 libssl-dev libspdlog-dev libfmt-dev
   libsqlite3-dev zlib1g-dev
   clang clang-format libclang-rt-14-dev
   python3 python3-prometheus-client openssl
 )
+# ccache lets the Dockerfile's from-source build reuse the release tree's compile of the same two
+# binaries (docs/development.md);
 # clang builds the ThreadSanitizer pass of the tests (GCC 12's TSan cannot take Asio's fences)
 # and clang-format checks the formatting;
 # python3-prometheus-client parses /metrics in the integration tests; openssl makes the CA of
@@ -46,7 +48,7 @@ for arg in "$@"; do
 done
 if [[ -n $build_only ]]; then
   packages=(
-    build-essential cmake ninja-build pkg-config ca-certificates
+    build-essential cmake ninja-build ccache pkg-config ca-certificates
     libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
     libsimdjson-dev prometheus-cpp-dev libssl-dev libspdlog-dev libfmt-dev libsqlite3-dev zlib1g-dev
   )

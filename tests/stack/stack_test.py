@@ -38,6 +38,7 @@ import http.client
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -335,8 +336,14 @@ class Stack:
         if theirs != ours or not ours.strip():
             raise Failed(f"{SOURCE_IMAGE}'s `mutex-edge assign` answers {theirs[:300]!r}, the release binary "
                          f"{ours[:300]!r}")
+        # The build's compile went through ccache, seeded by the release tree's (the Dockerfile).
+        with open(self.source_log, encoding="utf-8", errors="replace") as f:
+            counts = dict(re.findall(r"\b(direct_cache_hit|preprocessed_cache_hit|cache_miss) (\d+)", f.read()))
+        hits = int(counts.get("direct_cache_hit", 0)) + int(counts.get("preprocessed_cache_hit", 0))
+        compiles = hits + int(counts.get("cache_miss", 0))
         say(f"ok  the Dockerfile builds from source ({self.timings['from-source image (background)']:.0f} s "
-            f"in the background): the same {len(packages)} runtime packages, and its `mutex-edge assign` "
+            f"in the background; {hits} of {compiles} compiles reused from the release tree's through ccache): "
+            f"the same {len(packages)} runtime packages, and its `mutex-edge assign` "
             f"answers the example's {len(users.splitlines())} users as the tested release binary does")
         run(["docker", "rmi", SOURCE_IMAGE], check=False, quiet=True)
 
