@@ -37,6 +37,7 @@ RUN if [ "$BINARIES" = prebuilt ]; then \
       { mv build/ccache /tmp/ccache 2>/dev/null || true; } \
       && rm -rf build \
       && export LANG=C.UTF-8 CCACHE_DIR=/tmp/ccache CCACHE_BASEDIR=/src CCACHE_CONFIGPATH=/src/scripts/ccache.conf \
+      && ccache -z >/dev/null \
       && cmake --preset release -DMUTEX_EDGE_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
       && cmake --build --preset release --target mutex-edge mutex-mgmt \
       && echo "ccache:" $(ccache --print-stats | grep -E '^(direct_cache_hit|preprocessed_cache_hit|cache_miss)\s') \
