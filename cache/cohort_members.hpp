@@ -1,12 +1,15 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include <boost/system/result.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
 namespace mutex_edge::cache {
@@ -26,39 +29,46 @@ class CohortMembers {
 
   void reserve(std::size_t members) { keys_.reserve(members); }
   void add(std::string_view user_id) { keys_.insert(key(user_id)); }
-  void add_key(std::uint64_t key) { keys_.insert(key); }
   [[nodiscard]] bool contains(std::uint64_t key) const noexcept { return keys_.contains(key); }
   [[nodiscard]] std::size_t size() const noexcept { return keys_.size(); }
   /// Bytes held by the set's table.
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
-  /// Calls `each(key)` for every member's key (e.g. to persist them).
-  template <typename Each>
-  void for_each_key(Each&& each) const {
-    for (const std::uint64_t k : keys_) {
-      each(k);
-    }
-  }
 
  private:
   boost::unordered_flat_set<std::uint64_t> keys_;
 };
 
-/// A 200 answer of Amplitude's cohort download API, GET /sdk/v1/cohort/{id}: `{"cohortId",
-/// "groupType", "groupTypeId", "lastComputed", "lastModified", "size", "memberIds": [...]}`.
-struct CohortDownload {
+/// What is known of one cohort a served slot references. Immutable once published.
+struct CohortState {
+  enum class Status : std::uint8_t {
+    kPending,   // not downloaded yet: its inclusions match no one
+    kReady,     // members downloaded (maybe refreshed since)
+    kTooLarge,  // over --max-cohort-size (413, or a bigger answer): no member is served
+  };
   std::string id;
-  std::string group_type;
-  std::int64_t group_type_id = 0;
-  std::int64_t last_computed = 0;  // ms since the epoch
-  std::int64_t last_modified = 0;
-  std::size_t size = 0;  // as the answer says; `members` holds the distinct ids
-  CohortMembers members;
+  Status status = Status::kPending;
+  std::string group_type;          // "User" is the only one matched against user ids
+  std::int64_t last_modified = 0;  // of the served members, as the cohort server said
+  std::size_t size = 0;
+  std::shared_ptr<const CohortMembers> members;        // null unless ready
+  std::shared_ptr<const std::string> body;             // the download as received (--serve-cohorts)
+  std::string error;                                   // the last failure, if the last poll failed
+  std::chrono::system_clock::time_point fetched_at{};  // when the members were last confirmed
 };
+[[nodiscard]] std::string_view to_string(CohortState::Status status) noexcept;
 
-/// Parses a download's body; members may be strings or integers (kept as their decimal text, as
-/// the SDKs compare user ids). Refuses more than `max_members` members, a missing or mistyped
-/// field, and invalid JSON, with a message that names the problem.
-[[nodiscard]] boost::system::result<CohortDownload, std::string> parse_cohort_download(
-    std::string_view body, std::size_t max_members);
+/// Every referenced cohort, by id; what the assignment path reads (through a SnapshotStore).
+struct CohortTable {
+  std::map<std::string, std::shared_ptr<const CohortState>, std::less<>> cohorts;
+  /// The ready User cohorts with their members, for the per-answer lookups.
+  struct Lookup {
+    std::string_view id;
+    const CohortMembers* members;
+  };
+  std::vector<Lookup> lookups;
+
+  /// Fills `lookups` from `cohorts`.
+  void index();
+};
 
 }  // namespace mutex_edge::cache

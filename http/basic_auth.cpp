@@ -1,5 +1,7 @@
 #include "http/basic_auth.hpp"
 
+#include <openssl/evp.h>
+
 #include "common/text.hpp"
 
 namespace mutex_edge::http {
@@ -20,6 +22,18 @@ std::optional<BasicCredentials> parse_basic(std::string_view authorization) {
     return std::nullopt;
   }
   return BasicCredentials{decoded.substr(0, colon), decoded.substr(colon + 1)};
+}
+
+std::string basic_authorization(std::string_view user, std::string_view password) {
+  std::string plain;
+  plain.reserve(user.size() + 1 + password.size());
+  plain.append(user).append(1, ':').append(password);
+  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                      reinterpret_cast<const unsigned char*>(plain.data()),
+                                      static_cast<int>(plain.size()));
+  encoded.resize(static_cast<std::size_t>(written));
+  return "Basic " + encoded;
 }
 
 BasicAuth::BasicAuth(BearerKeys users, std::string_view secret) : users_{std::move(users)} {

@@ -16,6 +16,8 @@ struct BasicCredentials {
   std::string password;
 };
 [[nodiscard]] std::optional<BasicCredentials> parse_basic(std::string_view authorization);
+/// The `Authorization` value `Basic base64(user:password)` that parse_basic reads.
+[[nodiscard]] std::string basic_authorization(std::string_view user, std::string_view password);
 
 /// Basic authentication as Amplitude's cohort download API takes it, `apiKey:secretKey`: the
 /// user is one of `users`, the password is `secret`. Both are compared as digests in constant

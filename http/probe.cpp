@@ -2,75 +2,70 @@
 
 #include <optional>
 
-#include <boost/asio/connect.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "http/client.hpp"
 
 namespace mutex_edge::http {
 namespace {
 
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
 namespace net = boost::asio;
-using tcp = net::ip::tcp;
 
-constexpr std::uint64_t kMaxAnswerBytes = 64 * 1024;
+constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
+
+net::awaitable<void> get_once(Connection& connection, const Target& target, std::string path,
+                              std::chrono::milliseconds timeout, ProbeResult& result) {
+  Connection::Step failed = Connection::Step::kConnect;
+  if (auto ec = co_await connection.open(timeout, failed)) {
+    result.error = describe(ec, failed == Connection::Step::kConnect
+                                    ? "connecting to " + target.host + ":" + target.port
+                                    : "in the TLS handshake with " + target.host);
+    co_return;
+  }
+  connection.expires_after(timeout);
+  Get request{std::move(path), {}};
+  request.headers.emplace_back("Connection", std::string{"close"});
+  if (auto ec = co_await connection.write(request)) {
+    result.error = describe(ec, "sending the request");
+    co_return;
+  }
+  Answer answer;
+  if (auto ec = co_await connection.read(kMaxAnswerBytes, answer)) {
+    result.error = describe(ec, "reading the answer");
+    co_return;
+  }
+  result.status = static_cast<int>(answer.status);
+}
 
 }  // namespace
 
 ProbeResult probe(std::string_view url, std::chrono::milliseconds timeout) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) {
-    return {0, "expected an http://host[:port]/path URL, got '" + std::string{url} + "'"};
+  // The path of the URL is the request's; the rest is a target as the other clients take it.
+  const std::size_t authority = url.find("://");
+  const std::size_t slash =
+      authority == std::string_view::npos ? std::string_view::npos : url.find('/', authority + 3);
+  const std::string base{url.substr(0, slash)};
+  std::string path = slash == std::string_view::npos ? "/" : std::string{url.substr(slash)};
+  auto target = parse_target(base, "the URL", "");
+  if (!target) {
+    return {0, "expected an http(s)://host[:port]/path URL, got '" + std::string{url} + "'"};
   }
-  const std::string host{parsed->host_address()};
-  const std::string port = parsed->has_port() ? std::string{parsed->port()} : "80";
-  std::string target{parsed->encoded_target()};
-  if (target.empty()) {
-    target = "/";
-  }
-
-  net::io_context ioc{1};
-  tcp::resolver resolver{ioc};
-  beast::tcp_stream stream{ioc};
-  beast::flat_buffer buffer;
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
-  request.set(bhttp::field::host, parsed->encoded_host_and_port());
-  request.set(bhttp::field::user_agent, "mutex-edge-probe");
-  request.set(bhttp::field::connection, "close");
-  bhttp::response_parser<bhttp::string_body> response;
-  response.body_limit(kMaxAnswerBytes);
-  ProbeResult result;
-  auto fail = [&](std::string_view during, beast::error_code ec) {
-    result.error = std::string{during} + ": " + ec.message();
-  };
-
-  stream.expires_after(timeout);
-  resolver.async_resolve(host, port, [&](beast::error_code ec, tcp::resolver::results_type found) {
-    if (ec) {
-      return fail("resolving " + host, ec);
+  std::optional<net::ssl::context> tls;
+  if (target->tls) {
+    if (auto made = make_tls(tls, ""); !made) {
+      return {0, made.error().message};
     }
-    stream.async_connect(found, [&](beast::error_code connect_ec, const tcp::endpoint&) {
-      if (connect_ec) {
-        return fail("connecting to " + host + ":" + port, connect_ec);
-      }
-      bhttp::async_write(stream, request, [&](beast::error_code write_ec, std::size_t) {
-        if (write_ec) {
-          return fail("sending the request", write_ec);
-        }
-        bhttp::async_read(stream, buffer, response, [&](beast::error_code read_ec, std::size_t) {
-          if (read_ec) {
-            return fail("reading the answer", read_ec);
-          }
-          result.status = static_cast<int>(response.get().result_int());
-        });
-      });
-    });
-  });
-  // The resolver has no timeout of its own: the run is bounded as a whole.
+  }
+
+  ProbeResult result;
+  net::io_context ioc{1};
+  Connection connection{ioc.get_executor(), *target, tls ? &*tls : nullptr, "mutex-edge-probe"};
+  net::co_spawn(ioc, get_once(connection, *target, std::move(path), timeout, result),
+                net::detached);
+  // Each step has its own timeout, and the run as a whole is bounded by the same.
   if (ioc.run_for(timeout + std::chrono::milliseconds{100}) == 0 || !ioc.stopped()) {
     if (result.status == 0 && result.error.empty()) {
       result.error = "no answer within " + std::to_string(timeout.count()) + " ms";

@@ -2,7 +2,7 @@
 // each figure next to a reference measured in the same run (the machine is shared: read the
 // ratios).
 //
-//   download: cache::parse_cohort_download of one answer of the cohort download API with
+//   download: sources::parse_cohort_download of one answer of the cohort download API with
 //             --members members (default 1,000,000), against simdjson parsing the same body into
 //             its DOM, which any decoder must do first. The set it builds is what a swap publishes.
 //   lookup:   one answer's cohort check: the user id hashed once, then one probe in each of
@@ -18,9 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "sources/cohort_download.hpp"
+
 #include <simdjson.h>
 
-#include "cache/cohort_members.hpp"
 #include "eval/murmur3.hpp"
 #include "load/bench_args.hpp"
 
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
   });
   std::size_t bytes = 0;
   const double build_ms = measure_ms(seconds, [&] {
-    auto parsed = cache::parse_cohort_download(body, members);
+    auto parsed = sources::parse_cohort_download(body, members);
     if (!parsed) {
       std::fprintf(stderr, "bench: %s\n", parsed.error().c_str());
       std::exit(1);

@@ -201,7 +201,7 @@ void Api::list(std::string_view query, http::Response& response) {
   if (!query_.parse(query, kMaxListParams, problem)) {
     return error(response, ErrorCode::kInvalidQuery, problem);
   }
-  for (const http::QueryParams::Param& param : query_.params()) {
+  for (const common::QueryParams::Param& param : query_.params()) {
     if (param.key == "limit") {
       auto parsed = config::parse_page_limit(param.value);
       if (!parsed) {
@@ -414,7 +414,7 @@ void Api::get_cohort(std::string_view id, std::string_view query, http::Response
   if (!query_.parse(query, kMaxListParams, problem)) {
     return error(response, ErrorCode::kInvalidQuery, problem);
   }
-  for (const http::QueryParams::Param& param : query_.params()) {
+  for (const common::QueryParams::Param& param : query_.params()) {
     const bool max = param.key == "maxCohortSize";
     if (!max && param.key != "lastModified") {
       continue;

@@ -4,11 +4,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/query.hpp"
 #include "config/cohorts.hpp"
 #include "config/model.hpp"
 #include "http/basic_auth.hpp"
 #include "http/bearer_keys.hpp"
-#include "http/query.hpp"
 #include "http/server.hpp"
 #include "mgmt/errors.hpp"
 #include "mgmt/store.hpp"
@@ -77,7 +77,7 @@ class Api {
   Store& store_;
   const http::BearerKeys& keys_;
   Options options_;
-  http::QueryParams query_;
+  common::QueryParams query_;
 };
 
 }  // namespace mutex_edge::mgmt

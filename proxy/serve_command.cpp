@@ -10,6 +10,13 @@
 #include <set>
 #include <thread>
 
+#include "api/router.hpp"
+#include "serving/edge_metrics.hpp"
+#include "serving/service.hpp"
+#include "sources/cohort_source.hpp"
+#include "sources/file_source.hpp"
+#include "sources/persistence.hpp"
+#include "sources/upstream_source.hpp"
 #include <malloc.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -20,15 +27,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "cache/cohort_source.hpp"
-#include "cache/file_source.hpp"
-#include "cache/persistence.hpp"
-#include "cache/upstream_source.hpp"
 #include "common/log.hpp"
 #include "http/server.hpp"
-#include "proxy/edge_metrics.hpp"
-#include "proxy/router.hpp"
-#include "proxy/service.hpp"
 #include "proxy/settings.hpp"
 
 namespace mutex_edge::proxy {
@@ -44,6 +44,30 @@ void release_free_memory() {
   ::malloc_trim(0);
 }
 
+/// What the Service takes of the settings.
+serving::ServiceOptions service_options(const Settings& settings) {
+  serving::ServiceOptions options;
+  options.config_file = settings.config_file;
+  options.assignment_metrics = settings.assignment_metrics;
+  options.assignment_metrics_max_series = settings.assignment_metrics_max_series;
+  options.allow_empty_config = settings.allow_empty_config;
+  options.warn_moved_share = settings.warn_moved_share;
+  options.max_watchers = settings.max_watchers;
+  options.max_staleness = settings.max_staleness;
+  return options;
+}
+
+/// What the HTTP API takes of the settings.
+api::ApiOptions api_options(const Settings& settings) {
+  api::ApiOptions options;
+  options.require_key = settings.require_key;
+  options.client_keys = settings.client_keys;
+  options.sdk_keys = settings.sdk_keys;
+  options.max_batch_users = settings.max_batch_users;
+  options.serve_cohorts = settings.serve_cohorts;
+  return options;
+}
+
 /// Whichever source feeds the service: started after the server listens, stopped on shutdown.
 struct Source {
   std::string name;
@@ -53,7 +77,7 @@ struct Source {
 
 /// The limits of a served configuration; groups the service already serves unchanged are not
 /// decoded again.
-config::ParseOptions parse_options(const Settings& settings, const Service& service) {
+config::ParseOptions parse_options(const Settings& settings, const serving::Service& service) {
   config::ParseOptions options;
   options.limits.max_document_bytes = settings.max_config_bytes;
   options.limits.max_groups = settings.max_groups;
@@ -62,10 +86,11 @@ config::ParseOptions parse_options(const Settings& settings, const Service& serv
 }
 
 /// --config-file: the file must be usable at start. Runs on `sync`, the thread that builds.
-std::optional<Source> file_source(const Settings& settings, net::io_context& sync, Service& service,
-                                  std::unique_ptr<cache::FileSource>& holder) {
+std::optional<Source> file_source(const Settings& settings, net::io_context& sync,
+                                  serving::Service& service,
+                                  std::unique_ptr<sources::FileSource>& holder) {
   const std::string name = "file:" + settings.config_file;
-  cache::FileSource::Callbacks callbacks;
+  sources::FileSource::Callbacks callbacks;
   callbacks.loaded = [&service, name](config::ListPage page,
                                       std::chrono::steady_clock::duration read) {
     service.apply(std::move(page), SourceKind::kFile, name, std::chrono::system_clock::now(), read);
@@ -75,7 +100,7 @@ std::optional<Source> file_source(const Settings& settings, net::io_context& syn
   callbacks.failed = [&service, name](const std::string& error) {
     service.record_failure(SourceKind::kFile, name, error);
   };
-  holder = std::make_unique<cache::FileSource>(
+  holder = std::make_unique<sources::FileSource>(
       sync.get_executor(), settings.config_file, settings.config_reload_interval,
       parse_options(settings, service), std::move(callbacks));
   if (!holder->load()) {
@@ -89,9 +114,9 @@ std::optional<Source> file_source(const Settings& settings, net::io_context& syn
 
 /// --upstream: serves the persisted copy (if any) at once, then polls, on `sync`.
 std::optional<Source> upstream_source(const Settings& settings, net::io_context& sync,
-                                      Service& service, EdgeMetrics& metrics,
-                                      std::unique_ptr<cache::UpstreamSource>& holder) {
-  cache::UpstreamOptions options;
+                                      serving::Service& service, serving::EdgeMetrics& metrics,
+                                      std::unique_ptr<sources::UpstreamSource>& holder) {
+  sources::UpstreamOptions options;
   options.url = settings.upstream;
   options.api_key = settings.api_key;
   options.interval = settings.poll_interval;
@@ -109,8 +134,8 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
       return;
     }
     auto state = service.store().load();
-    auto saved = cache::save_config(settings.state_dir, *state->snapshot, source,
-                                    state->snapshot->origin().loaded_at);
+    auto saved = sources::save_config(settings.state_dir, *state->snapshot, source,
+                                      state->snapshot->origin().loaded_at);
     if (!saved) {
       spdlog::error("msg=\"cannot persist the config\" error={}", quote(saved.error().message));
     }
@@ -118,21 +143,22 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   // The callbacks run on the sync thread while `holder` owns the source.
   auto name = [&holder] { return holder->name(); };
   auto origin = [&holder] { return holder->origin(); };
-  auto created = cache::UpstreamSource::create(
+  auto created = sources::UpstreamSource::create(
       sync.get_executor(), options,
-      cache::UpstreamSource::Callbacks{
+      sources::UpstreamSource::Callbacks{
           .loaded =
               [&service, persist, name, origin](config::ListPage page,
                                                 std::chrono::steady_clock::duration fetch) {
-                const Service::Applied applied =
+                const serving::Service::Applied applied =
                     service.apply(std::move(page), SourceKind::kUpstream, name(),
                                   std::chrono::system_clock::now(), fetch, origin());
-                if (applied == Service::Applied::kPublished) {
+                if (applied == serving::Service::Applied::kPublished) {
                   persist(name());
                 }
                 release_free_memory();
-                return applied == Service::Applied::kPublished ? cache::PollOutcome::kUpdated
-                       : applied == Service::Applied::kUnchanged
+                return applied == serving::Service::Applied::kPublished
+                           ? cache::PollOutcome::kUpdated
+                       : applied == serving::Service::Applied::kUnchanged
                            ? cache::PollOutcome::kUnchanged
                            : cache::PollOutcome::kInvalidResponse;
               },
@@ -153,9 +179,10 @@ std::optional<Source> upstream_source(const Settings& settings, net::io_context&
   holder = std::move(*created);
 
   if (!settings.state_dir.empty()) {
-    const auto path = cache::persisted_path(settings.state_dir);
+    const auto path = sources::persisted_path(settings.state_dir);
     const auto started = std::chrono::steady_clock::now();
-    if (auto persisted = cache::load_config(settings.state_dir, parse_options(settings, service))) {
+    if (auto persisted =
+            sources::load_config(settings.state_dir, parse_options(settings, service))) {
       service.apply(std::move(persisted->page), SourceKind::kPersisted,
                     "persisted:" + persisted->source, persisted->fetched_at,
                     std::chrono::steady_clock::now() - started,
@@ -238,11 +265,10 @@ std::vector<std::string> referenced_cohorts(const cache::Snapshot& snapshot) {
   return {ids.begin(), ids.end()};
 }
 
-common::Result<std::unique_ptr<cache::CohortSource>> cohort_source(const Settings& settings,
-                                                                   net::io_context& context,
-                                                                   Service& service,
-                                                                   EdgeMetrics& metrics) {
-  cache::CohortOptions options;
+common::Result<std::unique_ptr<sources::CohortSource>> cohort_source(
+    const Settings& settings, net::io_context& context, serving::Service& service,
+    serving::EdgeMetrics& metrics) {
+  sources::CohortOptions options;
   options.url = settings.cohort_server;
   options.api_key = settings.cohort_api_key;
   options.secret_key = settings.cohort_secret_key;
@@ -260,7 +286,7 @@ common::Result<std::unique_ptr<cache::CohortSource>> cohort_source(const Setting
   options.max_cohort_size = settings.max_cohort_size;
   options.keep_bodies = settings.serve_cohorts;
   options.state_dir = settings.state_dir;
-  cache::CohortSource::Callbacks callbacks;
+  sources::CohortSource::Callbacks callbacks;
   callbacks.publish = [&service, &metrics](std::shared_ptr<const cache::CohortTable> table) {
     metrics.cohorts(*table);
     auto copy = std::make_unique<cache::CohortTable>(*table);
@@ -277,30 +303,31 @@ common::Result<std::unique_ptr<cache::CohortSource>> cohort_source(const Setting
                    seconds);
     }
   };
-  return cache::CohortSource::create(context.get_executor(), std::move(options),
-                                     std::move(callbacks));
+  return sources::CohortSource::create(context.get_executor(), std::move(options),
+                                       std::move(callbacks));
 }
 
 int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
           std::atomic<bool>& retire_inline) {
   // One metric shard per worker thread: the serving listener's, then the admin listener's.
   const std::size_t admin_threads = settings.admin ? settings.admin->threads : 0;
-  EdgeMetrics metrics{settings.server.threads + admin_threads,
-                      settings.assignment_metrics_max_series};
+  serving::EdgeMetrics metrics{settings.server.threads + admin_threads,
+                               settings.assignment_metrics_max_series};
   // Replaced snapshots are destroyed on the sync thread, never on a worker.
-  Service service{settings, metrics, [&sync, &retire_inline](const ServingState* state) {
-                    if (retire_inline.load()) {
-                      delete state;
-                      return;
-                    }
-                    net::post(sync.context(), [state] {
-                      delete state;
-                      release_free_memory();
-                    });
-                  }};
+  serving::Service service{service_options(settings), metrics,
+                           [&sync, &retire_inline](const serving::ServingState* state) {
+                             if (retire_inline.load()) {
+                               delete state;
+                               return;
+                             }
+                             net::post(sync.context(), [state] {
+                               delete state;
+                               release_free_memory();
+                             });
+                           }};
 
-  std::unique_ptr<cache::FileSource> file;
-  std::unique_ptr<cache::UpstreamSource> upstream;
+  std::unique_ptr<sources::FileSource> file;
+  std::unique_ptr<sources::UpstreamSource> upstream;
   std::optional<Source> source =
       settings.upstream.empty()
           ? file_source(settings, sync.context(), service, file)
@@ -310,7 +337,7 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
   }
 
   // --cohort-server: the members of the cohorts that served slots reference.
-  std::unique_ptr<cache::CohortSource> cohorts;
+  std::unique_ptr<sources::CohortSource> cohorts;
   if (!settings.cohort_server.empty()) {
     auto created = cohort_source(settings, sync.context(), service, metrics);
     if (!created) {
@@ -320,17 +347,19 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
     cohorts = std::move(*created);
   }
 
+  const api::ApiOptions api = api_options(settings);
   http::Options options;
   options.server = settings.server;
   options.server_name = "mutex-edge";
-  options.captured_headers = captured_headers();
+  options.captured_headers = api::captured_headers();
   options.connection_opened = [&metrics] { metrics.connection_opened(); };
   options.connection_closed = [&metrics] { metrics.connection_closed(); };
-  const RouteSet serving_routes = settings.admin ? RouteSet::kServing : RouteSet::kAll;
+  const serving::RouteSet serving_routes =
+      settings.admin ? serving::RouteSet::kServing : serving::RouteSet::kAll;
   http::Server server{options,
                       [&](std::size_t worker) {
-                        return std::make_unique<RouterHandler>(service, metrics, settings, worker,
-                                                               serving_routes);
+                        return std::make_unique<api::RouterHandler>(service, metrics, api, worker,
+                                                                    serving_routes);
                       },
                       control};
   // --admin-listen: the admin routes on a listener of their own, with their own metric shards.
@@ -341,8 +370,8 @@ int serve(const Settings& settings, net::io_context& control, SyncThread& sync,
     admin.emplace(
         admin_options,
         [&](std::size_t worker) {
-          return std::make_unique<RouterHandler>(
-              service, metrics, settings, settings.server.threads + worker, RouteSet::kAdmin);
+          return std::make_unique<api::RouterHandler>(
+              service, metrics, api, settings.server.threads + worker, serving::RouteSet::kAdmin);
         },
         control);
   }

@@ -107,11 +107,11 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       }
     }
     if (assignment_metrics == "slot") {
-      s.assignment_metrics = AssignmentMetrics::kSlot;
+      s.assignment_metrics = serving::AssignmentMetrics::kSlot;
     } else if (assignment_metrics == "group") {
-      s.assignment_metrics = AssignmentMetrics::kGroup;
+      s.assignment_metrics = serving::AssignmentMetrics::kGroup;
     } else if (assignment_metrics == "off") {
-      s.assignment_metrics = AssignmentMetrics::kOff;
+      s.assignment_metrics = serving::AssignmentMetrics::kOff;
     } else {
       return "--assignment-metrics: expected slot, group or off, got '" + assignment_metrics + "'";
     }

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "serving/service.hpp"
+
 #include "common/error.hpp"
 #include "common/flags.hpp"
 #include "config/model.hpp"
@@ -14,9 +16,6 @@
 namespace mutex_edge::proxy {
 
 using Duration = common::Duration;
-
-/// What --assignment-metrics counts mutex_edge_assignments_total by.
-enum class AssignmentMetrics : std::uint8_t { kSlot, kGroup, kOff };
 
 /// Every option of mutex-edge, validated. Each comes from a flag or a MUTEX_EDGE_* variable.
 struct Settings {
@@ -52,7 +51,7 @@ struct Settings {
   Duration max_staleness = Duration::zero();  // 0: a served config never goes stale
 
   std::string log_level = "info";
-  AssignmentMetrics assignment_metrics = AssignmentMetrics::kSlot;
+  serving::AssignmentMetrics assignment_metrics = serving::AssignmentMetrics::kSlot;
   std::size_t assignment_metrics_max_series = 2000;
   std::size_t max_batch_users = 1000;
   std::size_t max_config_bytes = 64 * 1024 * 1024;

@@ -2,7 +2,8 @@
 # Run: cmake -DSOURCE_DIR=<repo> -DCLANG_FORMAT=<clang-format> -P tests/check_format.cmake
 cmake_minimum_required(VERSION 3.25)
 set(sources "")
-foreach(folder eval common metrics config http cache proxy mgmt load tests)
+foreach(folder eval common metrics config http cache wire integrity sources serving api tools proxy
+    mgmt load tests)
   file(GLOB_RECURSE found "${SOURCE_DIR}/${folder}/*.hpp" "${SOURCE_DIR}/${folder}/*.cpp")
   list(FILTER found EXCLUDE REGEX "/node_modules/")
   list(APPEND sources ${found})

@@ -1,4 +1,4 @@
-// GET /assign?<input> (http::QueryParams, then RequestDecoder::parse_query and the engine) and
+// GET /assign?<input> (common::QueryParams, then RequestDecoder::parse_query and the engine) and
 // GET /api/1/mutexes?<input> (limit and cursor), through mutex-edge's router.
 #include <cstddef>
 #include <cstdint>

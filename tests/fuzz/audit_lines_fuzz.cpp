@@ -1,5 +1,5 @@
 // Exposure lines fed to `mutex-edge audit --config-file <served listing> --json`
-// (proxy::run_audit_command: its line reader, RequestDecoder::parse_exposure, the engine, the
+// (tools::run_audit_command: its line reader, RequestDecoder::parse_exposure, the engine, the
 // distinct-user table and the SRM test), on the groups of the served configuration. The report
 // must be JSON whose counts add up, the exit status 0 or 1; and the same input read in pieces
 // of at most 7 bytes (as from a pipe) must give the same report byte for byte.
@@ -16,10 +16,11 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/audit_command.hpp"
+#include "wire/request_decoder.hpp"
+
 #include <simdjson.h>
 
-#include "proxy/audit_command.hpp"
-#include "proxy/request_decoder.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/snapshots.hpp"
 
@@ -104,7 +105,7 @@ Audit audit(std::istream& in) {
   std::ostringstream err;
   Audit result;
   result.code =
-      proxy::run_audit_command(static_cast<int>(argv.size() - 1), argv.data(), in, out, err);
+      tools::run_audit_command(static_cast<int>(argv.size() - 1), argv.data(), in, out, err);
   result.out = out.str();
   result.err = err.str();
   return result;
@@ -113,7 +114,7 @@ Audit audit(std::istream& in) {
 /// Lines the audit's reader skips as too long (what follows the last '\n' is a line when it is
 /// not empty; a '\r' before the '\n' is not part of the line).
 std::uint64_t too_long_lines(std::string_view input) {
-  const std::size_t max = proxy::RequestLimits{}.max_document_bytes;
+  const std::size_t max = wire::RequestLimits{}.max_document_bytes;
   std::uint64_t count = 0;
   std::size_t start = 0;
   while (start < input.size()) {

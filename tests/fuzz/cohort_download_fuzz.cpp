@@ -1,5 +1,5 @@
 // An answer of Amplitude's cohort download API (GET /sdk/v1/cohort/{id}), as mutex-edge's cohort
-// sync reads it: cache::parse_cohort_download with a member limit. The same bytes are read here
+// sync reads it: sources::parse_cohort_download with a member limit. The same bytes are read here
 // with simdjson as the header promises (cohortId a string; groupTypeId, lastComputed,
 // lastModified and size integers or absent; memberIds strings or integers, at most the limit):
 // both must accept the same answers, with the same fields and the same distinct members. What
@@ -11,9 +11,10 @@
 #include <string>
 #include <string_view>
 
+#include "sources/cohort_download.hpp"
+
 #include <simdjson.h>
 
-#include "cache/cohort_members.hpp"
 #include "common/json_writer.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
@@ -93,7 +94,7 @@ std::optional<Expected> expect(std::string_view body, std::size_t max) {
 }
 
 /// Aborts unless `got` holds what `expected` says (`what`: which reading, for the message).
-void check_same(const cache::CohortDownload& got, const Expected& expected, std::string_view what,
+void check_same(const sources::CohortDownload& got, const Expected& expected, std::string_view what,
                 std::string_view body) {
   const std::size_t size = expected.size < 0 ? 0 : static_cast<std::size_t>(expected.size);
   if (got.id != expected.id || got.group_type != expected.group_type ||
@@ -118,7 +119,7 @@ void check_same(const cache::CohortDownload& got, const Expected& expected, std:
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body = fuzz::text(data, size);
-  auto parsed = cache::parse_cohort_download(body, kMaxMembers);
+  auto parsed = sources::parse_cohort_download(body, kMaxMembers);
   const std::optional<Expected> expected = expect(body, kMaxMembers);
   if (parsed.has_value() != expected.has_value()) {
     fuzz::fail(parsed ? "a download simdjson reads as malformed is accepted"
@@ -132,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (expected->listed > kMaxMembers) {
     fuzz::fail("a download over the member limit is accepted", body);
   }
-  if (expected->listed != 0 && cache::parse_cohort_download(body, expected->listed - 1)) {
+  if (expected->listed != 0 && sources::parse_cohort_download(body, expected->listed - 1)) {
     fuzz::fail("a download is accepted with a limit below its member count", body);
   }
 
@@ -152,7 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   writer.end_array();
   writer.end_object();
-  auto again = cache::parse_cohort_download(json, kMaxMembers);
+  auto again = sources::parse_cohort_download(json, kMaxMembers);
   if (!again) {
     fuzz::fail("a download written again does not read back: " + again.error(), json);
   }

@@ -1,4 +1,4 @@
-// The config file (--config-file), read as mutex-edge reads it: a cache::FileSource loads the
+// The config file (--config-file), read as mutex-edge reads it: a sources::FileSource loads the
 // file (config::load_list_file) with the served limits, and the snapshot is built from what
 // parsed. Then the file is loaded again as a reload does, with the first snapshot served (its
 // groups recognised by digest, not decoded): the same bytes must give the same configuration.
@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "sources/file_source.hpp"
+
 #include <boost/asio/io_context.hpp>
 
-#include "cache/file_source.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/snapshots.hpp"
 
@@ -25,14 +26,14 @@ std::optional<config::ListPage> load(const std::filesystem::path& path,
                                      const cache::Snapshot* served) {
   static boost::asio::io_context io;
   std::optional<config::ListPage> loaded;
-  cache::FileSource::Callbacks callbacks;
+  sources::FileSource::Callbacks callbacks;
   callbacks.loaded = [&loaded](config::ListPage page, std::chrono::steady_clock::duration) {
     loaded = std::move(page);
   };
   callbacks.unchanged = [] {};
   callbacks.failed = [](const std::string&) {};
-  cache::FileSource source{io.get_executor(), path, std::chrono::seconds{1},
-                           fuzz::serving_options(served), std::move(callbacks)};
+  sources::FileSource source{io.get_executor(), path, std::chrono::seconds{1},
+                             fuzz::serving_options(served), std::move(callbacks)};
   if (source.load() != loaded.has_value()) {
     fuzz::fail("FileSource::load's result and its callbacks disagree");
   }

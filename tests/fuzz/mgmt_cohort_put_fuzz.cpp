@@ -1,15 +1,16 @@
 // mutex-mgmt's cohort upload, PUT /sdk/v1/cohort/{id}: the body through mgmt::Api (decoded by
 // config::decode_cohort_put, stored in SQLite). It is taken exactly when the decoder takes it,
 // the answer counts the decoded members, and what GET /sdk/v1/cohort/{id} then serves is a
-// download mutex-edge reads (cache::parse_cohort_download) with those members.
+// download mutex-edge reads (sources::parse_cohort_download) with those members.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "sources/cohort_download.hpp"
+
 #include <simdjson.h>
 
-#include "cache/cohort_members.hpp"
 #include "config/cohorts.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/management.hpp"
@@ -67,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (got.status != 200) {
     fuzz::fail("a stored cohort does not read back", got.body);
   }
-  auto download = cache::parse_cohort_download(got.body, config::CohortLimits{}.max_members);
+  auto download = sources::parse_cohort_download(got.body, config::CohortLimits{}.max_members);
   if (!download) {
     fuzz::fail("mutex-edge does not read the cohort mutex-mgmt serves: " + download.error(),
                got.body);

@@ -1,13 +1,14 @@
 // The persisted state (<state-dir>/mutexes.json), read at start as mutex-edge reads it
-// (cache::load_config), and the snapshot built from it. A snapshot that built is then saved
-// (cache::save_config) and loaded back, as the next restart does: it must come back the same.
+// (sources::load_config), and the snapshot built from it. A snapshot that built is then saved
+// (sources::save_config) and loaded back, as the next restart does: it must come back the same.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "cache/persistence.hpp"
+#include "sources/persistence.hpp"
+
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/snapshots.hpp"
 
@@ -22,9 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return true;
   }();
   (void)made;
-  fuzz::write_file(cache::persisted_path(read_dir), fuzz::text(data, size));
+  fuzz::write_file(sources::persisted_path(read_dir), fuzz::text(data, size));
 
-  auto persisted = cache::load_config(read_dir, fuzz::serving_options(nullptr));
+  auto persisted = sources::load_config(read_dir, fuzz::serving_options(nullptr));
   if (!persisted) {
     return 0;
   }
@@ -32,11 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto snapshot =
       fuzz::build(persisted->page, 1, "persisted:" + persisted->source, rejected, nullptr);
 
-  auto saved = cache::save_config(saved_dir, *snapshot, persisted->source, persisted->fetched_at);
+  auto saved = sources::save_config(saved_dir, *snapshot, persisted->source, persisted->fetched_at);
   if (!saved) {
     fuzz::fail("the state cannot be saved", saved.error().message);
   }
-  auto again = cache::load_config(saved_dir, fuzz::serving_options(nullptr));
+  auto again = sources::load_config(saved_dir, fuzz::serving_options(nullptr));
   if (!again) {
     fuzz::fail("a saved state does not load", again.error().message);
   }

@@ -1,13 +1,14 @@
 // An Accept-Encoding value on GET /sdk/v2/flags (Amplitude's local evaluation: the flags of the
 // served groups, a shared body built once per configuration), through mutex-edge's router. The
-// answer is a 200 in gzip exactly when proxy::accepts_gzip takes the value, and, gunzipped or
+// answer is a 200 in gzip exactly when wire::accepts_gzip takes the value, and, gunzipped or
 // not, the same flags as the answer without Accept-Encoding.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "proxy/sdk_api.hpp"
+#include "wire/sdk_api.hpp"
+
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/serving.hpp"
 
@@ -31,7 +32,7 @@ const std::string& identity() {
       fuzz::fail("GET /sdk/v2/flags without Accept-Encoding fails", plain.payload());
     }
     std::string text{plain.payload()};
-    if (text.size() < proxy::kSdkGzipMinBytes) {
+    if (text.size() < wire::kSdkGzipMinBytes) {
       fuzz::fail("the served flags are too small to be compressed: this target checks nothing",
                  std::to_string(text.size()) + " bytes");
     }
@@ -57,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (answer.headers.find("Vary: Accept-Encoding\r\n") == std::string::npos) {
     fuzz::fail("GET /sdk/v2/flags is not sent with Vary: Accept-Encoding", answer.headers);
   }
-  const bool gzip = proxy::accepts_gzip(accept_encoding);  // identity() is large enough
+  const bool gzip = wire::accepts_gzip(accept_encoding);  // identity() is large enough
   if (fuzz::gzipped(answer) != gzip) {
     fuzz::fail(gzip ? "the flags are not compressed for an Accept-Encoding that takes gzip"
                     : "the flags are compressed for an Accept-Encoding that refuses gzip",

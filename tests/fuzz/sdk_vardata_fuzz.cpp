@@ -12,9 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "api/router.hpp"
+
 #include <simdjson.h>
 
-#include "proxy/router.hpp"
 #include "tests/fuzz/base64.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/serving.hpp"
@@ -91,9 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool bad_utf8 = !fuzz::valid_utf8(input);
 
   static std::array<std::string, 3> captured;
-  captured[proxy::kAmpUserHeader] = fuzz::base64(user, url_safe, padded);
-  captured[proxy::kAmpFlagKeysHeader] = fuzz::base64(keys, url_safe, padded);
-  captured[proxy::kPreferHeader].clear();
+  captured[api::kAmpUserHeader] = fuzz::base64(user, url_safe, padded);
+  captured[api::kAmpFlagKeysHeader] = fuzz::base64(keys, url_safe, padded);
+  captured[api::kPreferHeader].clear();
   const http::Response& got = fuzz::serve(
       http::Request{
           .method = http::Method::kGet, .target = "/sdk/v2/vardata", .captured = captured},
@@ -101,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int get_status = got.status;
   const std::string get_body{got.payload()};
 
-  captured[proxy::kAmpUserHeader].clear();
+  captured[api::kAmpUserHeader].clear();
   const http::Response& posted = fuzz::serve(http::Request{.method = http::Method::kPost,
                                                            .target = "/sdk/v2/vardata",
                                                            .content_type = "application/json",
@@ -118,8 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // The two parts as the header values themselves: mostly not base64.
-  captured[proxy::kAmpUserHeader] = user;
-  captured[proxy::kAmpFlagKeysHeader] = keys;
+  captured[api::kAmpUserHeader] = user;
+  captured[api::kAmpFlagKeysHeader] = keys;
   (void)fuzz::serve(
       http::Request{
           .method = http::Method::kGet, .target = "/sdk/v2/vardata", .captured = captured},

@@ -3,28 +3,28 @@
 #include <array>
 #include <memory>
 
+#include "api/router.hpp"
+#include "serving/edge_metrics.hpp"
+#include "serving/service.hpp"
 #include <zlib.h>
 
-#include "proxy/edge_metrics.hpp"
-#include "proxy/router.hpp"
-#include "proxy/service.hpp"
-#include "proxy/settings.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 namespace mutex_edge::fuzz {
 namespace {
 
 struct Serving {
-  proxy::Settings settings;
-  proxy::EdgeMetrics metrics{1};
-  proxy::Service service{settings, metrics};
-  std::unique_ptr<proxy::Router> router;
+  serving::ServiceOptions settings;
+  api::ApiOptions api;
+  serving::EdgeMetrics metrics{1};
+  serving::Service service{settings, metrics};
+  std::unique_ptr<api::Router> router;
   http::Response response;
 
   Serving() {
     quiet_logs();
     service.apply(serving_page(), cache::SourceKind::kFile, "file:fuzz");
-    router = std::make_unique<proxy::Router>(service, metrics, settings, 0);
+    router = std::make_unique<api::Router>(service, metrics, api, 0);
   }
 };
 

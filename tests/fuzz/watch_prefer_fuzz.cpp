@@ -1,5 +1,5 @@
 // A Prefer header value, as mutex-edge's read API reads a watch request's wait
-// (proxy::preferred_wait, for GET /api/1/mutexes with If-None-Match). The answer is nothing or a
+// (api::preferred_wait, for GET /api/1/mutexes with If-None-Match). The answer is nothing or a
 // wait of 1 s to kMaxWatchWait, and the one a reference reader of RFC 7240 preferences gives.
 //
 // The reference reads the header character by character as RFC 7240 section 2 writes it:
@@ -16,7 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/watchers.hpp"
+#include "api/watchers.hpp"
+
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace mutex_edge;
@@ -193,13 +194,13 @@ class Preferences {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view prefer = fuzz::text(data, size);
-  const std::optional<std::chrono::seconds> wait = proxy::preferred_wait(prefer);
-  if (wait && (*wait < std::chrono::seconds{1} || *wait > proxy::kMaxWatchWait)) {
+  const std::optional<std::chrono::seconds> wait = api::preferred_wait(prefer);
+  if (wait && (*wait < std::chrono::seconds{1} || *wait > api::kMaxWatchWait)) {
     fuzz::fail("a wait outside 1 s to kMaxWatchWait", std::to_string(wait->count()));
   }
   std::optional<std::int64_t> expected;
   if (const auto seconds = Preferences{prefer}.first_wait(); seconds && *seconds != 0) {
-    const auto cap = static_cast<std::uint64_t>(proxy::kMaxWatchWait.count());
+    const auto cap = static_cast<std::uint64_t>(api::kMaxWatchWait.count());
     expected = static_cast<std::int64_t>(*seconds < cap ? *seconds : cap);
   }
   const std::optional<std::int64_t> got =

@@ -1,0 +1,222 @@
+#include "tools/diff_command.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "integrity/change.hpp"
+#include "integrity/change_report.hpp"
+
+#include <simdjson.h>
+
+#include "cache/snapshot.hpp"
+#include "common/file.hpp"
+#include "common/json_writer.hpp"
+#include "common/text.hpp"
+#include "config/parser.hpp"
+
+namespace mutex_edge::tools {
+namespace {
+
+constexpr std::string_view kUsage =
+    "Usage: mutex-edge diff OLD.json NEW.json [--json]\n\n"
+    "Compares two configurations (the list endpoint's JSON, {\"mutexes\": [...]}) group by group,\n"
+    "matched by key: the exact share of the bucketing space whose slot changes (slots matched\n"
+    "by index; the expected share when the salt or the bucketing key changes, as every user is\n"
+    "then re-randomised), individuals and cohorts added, removed and moved to another slot, and\n"
+    "groups added, removed or archived (\"archived\": true). Exit status: 0 when no user's slot\n"
+    "changes, 1 when some do, 2 on bad input.\n";
+
+struct Loaded {
+  std::unique_ptr<const cache::Snapshot> snapshot;
+  std::unordered_set<std::string> archived;
+};
+
+/// The keys of the groups a file marks "archived": true. The parser reads no such field (the
+/// list endpoint never lists archived groups), so they are found here and left out.
+std::unordered_set<std::string> archived_keys(const std::string& text) {
+  std::unordered_set<std::string> keys;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array groups;
+  if (parser.parse(text.data(), text.size(), false).get(root) ||
+      root["mutexes"].get_array().get(groups)) {
+    return keys;
+  }
+  for (simdjson::dom::element group : groups) {
+    bool archived = false;
+    std::string_view key;
+    if (group["archived"].get_bool().get(archived) == simdjson::SUCCESS && archived &&
+        group["key"].get_string().get(key) == simdjson::SUCCESS) {
+      keys.emplace(key);
+    }
+  }
+  return keys;
+}
+
+common::Result<Loaded> load(const std::string& path, std::uint64_t version) {
+  const config::ParseOptions options;
+  auto text = common::read_file(path, options.limits.max_document_bytes, config::kParsePadding);
+  if (!text) {
+    return text.error();
+  }
+  auto page = config::parse_padded_list_page(*text, options);
+  if (!page) {
+    return common::Error{path + ": " + page.error().to_string()};
+  }
+  Loaded loaded;
+  loaded.archived = archived_keys(*text);
+  std::vector<config::ConfigError> rejected = std::move(page->rejected);
+  std::vector<config::GroupConfig> live;
+  for (config::GroupConfig& group : page->groups) {
+    if (!loaded.archived.contains(group.key)) {
+      live.push_back(std::move(group));
+    }
+  }
+  loaded.snapshot = cache::Snapshot::build(std::move(live), version, {"file:" + path}, rejected);
+  if (!rejected.empty()) {
+    std::string message = path + ": invalid group: " + rejected.front().to_string();
+    if (rejected.size() > 1) {
+      message += " (and " + std::to_string(rejected.size() - 1) + " more problems)";
+    }
+    return common::Error{std::move(message)};
+  }
+  return loaded;
+}
+
+std::string inclusions(const integrity::InclusionChange& c) {
+  if (!c.any()) {
+    return "-";
+  }
+  char text[80];
+  std::snprintf(text, sizeof text, "+%zu -%zu ~%zu", c.added, c.removed, c.moved);
+  return text;
+}
+
+void write_table(std::ostream& out, const std::string& old_path, const std::string& new_path,
+                 const integrity::ConfigChange& change) {
+  out << "mutex-edge diff: " << old_path << " (" << change.groups_before << " groups) -> "
+      << new_path << " (" << change.groups_after << " groups): " << change.changed << " changed, "
+      << change.added << " added, " << change.removed << " removed, " << change.archived
+      << " archived, " << change.unchanged << " unchanged\n";
+  if (change.groups.empty()) {
+    out << "no group changed: no user moves\n";
+    return;
+  }
+  std::size_t width = 5;
+  for (const integrity::GroupChange& g : change.groups) {
+    width = std::max(width, std::min<std::size_t>(g.key.size(), 40));
+  }
+  const int w = static_cast<int>(width);
+  char row[512];
+  std::snprintf(row, sizeof row, "%-*s  %-12s  %9s  %9s  %9s  %9s  %-14s  %-14s  %s\n", w, "group",
+                "change", "moved", "between", "entered", "left", "individuals", "cohorts",
+                "fields");
+  out << '\n' << row;
+  for (const integrity::GroupChange& g : change.groups) {
+    const std::string key = g.key.size() <= width ? g.key : g.key.substr(0, width - 3) + "...";
+    if (g.kind != integrity::ChangeKind::kChanged) {
+      std::snprintf(row, sizeof row, "%-*s  %s\n", w, key.c_str(),
+                    std::string{integrity::to_string(g.kind)}.c_str());
+      out << row;
+      continue;
+    }
+    std::string fields;
+    for (std::string_view f : g.fields) {
+      fields.append(fields.empty() ? "" : ",").append(f);
+    }
+    std::snprintf(row, sizeof row, "%-*s  %-12s  %9s  %9s  %9s  %9s  %-14s  %-14s  %s\n", w,
+                  key.c_str(), g.rerandomized ? "rerandomized" : "changed",
+                  integrity::percent(g.moved).c_str(), integrity::percent(g.between).c_str(),
+                  integrity::percent(g.entered).c_str(), integrity::percent(g.left).c_str(),
+                  inclusions(g.individuals).c_str(), inclusions(g.cohorts).c_str(), fields.c_str());
+    out << row;
+  }
+  out << "\nmoved: the share of users with a bucketing value whose slot changes (between slots, "
+         "from the\nunallocated share into a slot, from a slot into it); exact by interval "
+         "arithmetic, expected\nfor rerandomized groups. individuals, cohorts: +added -removed "
+         "~moved to another slot.\n";
+  for (const integrity::GroupChange& g : change.groups) {
+    if (g.unbucketed_moved) {
+      out << "note: in \"" << g.key << "\" users without a bucketing value change slot too "
+          << "(a single 100% slot takes them)\n";
+    }
+  }
+  out << (change.moves_users() ? "users move\n" : "no user moves\n");
+}
+
+void write_json(std::ostream& out, const std::string& old_path, const std::string& new_path,
+                const integrity::ConfigChange& change) {
+  std::string text;
+  common::JsonWriter w{text};
+  w.begin_object();
+  w.key("from").value(old_path);
+  w.key("to").value(new_path);
+  w.key("movesUsers").value(change.moves_users());
+  w.key("groupsBefore").value(change.groups_before);
+  w.key("groupsAfter").value(change.groups_after);
+  w.key("unchanged").value(change.unchanged);
+  w.key("changed").value(change.changed);
+  w.key("added").value(change.added);
+  w.key("removed").value(change.removed);
+  w.key("archived").value(change.archived);
+  w.key("groups").begin_array();
+  for (const integrity::GroupChange& g : change.groups) {
+    integrity::write_group_change(w, g);
+  }
+  w.end_array();
+  w.end_object();
+  out << text << '\n';
+}
+
+}  // namespace
+
+int run_diff_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> paths;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      out << kUsage;
+      return 0;
+    }
+    if (arg == "--json") {
+      json = true;
+    } else if (!arg.starts_with("-") && paths.size() < 2) {
+      paths.emplace_back(arg);
+    } else {
+      err << "mutex-edge diff: unexpected argument '" << common::excerpt(arg) << "' (see --help)\n";
+      return 2;
+    }
+  }
+  if (paths.size() != 2) {
+    err << "mutex-edge diff: expected two files, OLD.json and NEW.json (see --help)\n";
+    return 2;
+  }
+  auto before = load(paths[0], 1);
+  if (!before) {
+    err << "mutex-edge diff: " << before.error().message << '\n';
+    return 2;
+  }
+  auto after = load(paths[1], 2);
+  if (!after) {
+    err << "mutex-edge diff: " << after.error().message << '\n';
+    return 2;
+  }
+  const integrity::ConfigChange change =
+      integrity::compare_snapshots(*before->snapshot, *after->snapshot, &after->archived);
+  if (json) {
+    write_json(out, paths[0], paths[1], change);
+  } else {
+    write_table(out, paths[0], paths[1], change);
+  }
+  out.flush();
+  return change.moves_users() ? 1 : 0;
+}
+
+}  // namespace mutex_edge::tools
