@@ -1,5 +1,6 @@
 #include "common/flags.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <deque>
@@ -8,7 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/log.hpp"
 
@@ -310,6 +314,28 @@ Result<bool> Flags::parse(int argc, const char* const* argv) {
   return true;
 }
 
+std::vector<std::string> Flags::unknown_variables(std::span<const std::string_view> known,
+                                                  const char* const* environment) const {
+  std::vector<std::string> unknown;
+  for (const char* const* entry = environment; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text{*entry};
+    const std::string variable{text.substr(0, text.find('='))};
+    if (!variable.starts_with(impl_->prefix) ||
+        std::find(known.begin(), known.end(), variable) != known.end()) {
+      continue;
+    }
+    // Named as parse() reads the environment: whatever it takes for a flag is not unknown.
+    if (env_to_option(impl_->options, impl_->prefix, variable).empty()) {
+      unknown.push_back(variable);
+    }
+  }
+  return unknown;
+}
+
+std::vector<std::string> Flags::unknown_variables(std::span<const std::string_view> known) const {
+  return unknown_variables(known, environ);
+}
+
 bool Flags::given(const char* name) const {
   return impl_->values.count(name) != 0;
 }
@@ -323,6 +349,15 @@ std::string Flags::help(std::string_view usage, std::string_view secrets) const 
     }
   }
   return out.str();
+}
+
+void warn_unknown_variables(std::span<const std::string> names) {
+  for (const std::string& name : names) {
+    spdlog::warn(
+        "msg=\"unknown environment variable ignored: no flag has that name (see --help)\" "
+        "variable={}",
+        quote(name));
+  }
 }
 
 void add_server_flags(Flags& flags, ServerFlags& server) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +33,14 @@ template <typename Settings>
 struct CommandLine {
   std::optional<Settings> settings;  // empty when --help was asked for
   std::string help;
+  /// Variables of the binary's prefix that nothing reads (Flags::unknown_variables), for a
+  /// warning at start: names only.
+  std::vector<std::string> unknown_variables;
 };
+
+/// Logs a warning naming each of `names` (CommandLine::unknown_variables), once logging is set
+/// up.
+void warn_unknown_variables(std::span<const std::string> names);
 
 /// A binary's command line: every flag is also read from the environment variable
 /// `<prefix><NAME>` (a flag wins over its variable), and typed flags are checked with one
@@ -73,20 +81,30 @@ class Flags {
   /// when --help was asked for (nothing is converted then). The error is one line naming the
   /// flag, ending in "(see --help)" for an unknown or malformed option.
   [[nodiscard]] Result<bool> parse(int argc, const char* const* argv);
-  /// parse(), then `settings` (filled by the flags) to run with, or --help's text.
+  /// parse(), then `settings` (filled by the flags) to run with, or --help's text. `known`: the
+  /// variables of the prefix read only from the environment (those `secrets` describes).
   template <typename Settings>
   [[nodiscard]] Result<CommandLine<Settings>> read(int argc, const char* const* argv,
                                                    const Settings& settings, std::string_view usage,
-                                                   std::string_view secrets) {
+                                                   std::string_view secrets,
+                                                   std::span<const std::string_view> known) {
     auto parsed = parse(argc, argv);
     if (!parsed) {
       return parsed.error();
     }
     if (!*parsed) {
-      return CommandLine<Settings>{std::nullopt, help(usage, secrets)};
+      return CommandLine<Settings>{std::nullopt, help(usage, secrets), {}};
     }
-    return CommandLine<Settings>{settings, {}};
+    return CommandLine<Settings>{settings, {}, unknown_variables(known)};
   }
+  /// The variables of `environment` ("NAME=value" entries, as `environ` holds them) with the
+  /// prefix that stand for no flag and are not `known`: a misspelt one would be ignored without
+  /// a word. Their names only, never a value (it may be a secret).
+  [[nodiscard]] std::vector<std::string> unknown_variables(std::span<const std::string_view> known,
+                                                           const char* const* environment) const;
+  /// The same in this process's environment.
+  [[nodiscard]] std::vector<std::string> unknown_variables(
+      std::span<const std::string_view> known) const;
   /// True when the flag or its variable was given.
   [[nodiscard]] bool given(const char* name) const;
   /// --help: `usage` (lines above the options), the options, then the environment variables:

@@ -28,6 +28,19 @@ ConfigError not_json(simdjson::error_code code) {
           std::string{"document is not valid JSON: "} + simdjson::error_message(code)};
 }
 
+/// Whether a listed group is marked "archived": true (any other value is not archived). `key` is
+/// then its key, "" when it has none that is a string.
+bool archived(dom::element element, std::string_view& key) {
+  bool marked = false;
+  if (element["archived"].get_bool().get(marked) != simdjson::SUCCESS || !marked) {
+    return false;
+  }
+  if (element["key"].get_string().get(key) != simdjson::SUCCESS) {
+    key = {};
+  }
+  return true;
+}
+
 /// Decodes and validates one group; returns false (with `errors` labelled) if it is rejected.
 bool decode_group(dom::element element, std::size_t position, const ParseOptions& options,
                   GroupConfig& group, std::vector<ConfigError>& errors) {
@@ -87,6 +100,16 @@ std::vector<ConfigError> validate_group(const GroupConfig& group, const ParseOpt
     if (!indexes.insert(slot.index).second) {
       fail(Problem::kDuplicateIndex, "slots",
            "slot index " + std::to_string(slot.index) + " appears more than once");
+    }
+    // /sdk/v2/flags gives every flag these two variants beside the slots' (wire/sdk_api.cpp): a
+    // slot of either key would be a second variant of that key. Compared as the SDKs compare.
+    if (!options.allow_reserved_variant_keys &&
+        (slot.variant_key == "off" || slot.variant_key == "unallocated")) {
+      fail(Problem::kBadValue, "slots",
+           "slot " + std::to_string(slot.index) + " has variantKey " +
+               common::excerpt(slot.variant_key) +
+               ", a variant /sdk/v2/flags gives every flag (\"off\" and \"unallocated\" are "
+               "reserved)");
     }
     if (slot.percentage < 1 || slot.percentage > 100) {
       fail(Problem::kBadPercentage, "slots",
@@ -172,6 +195,13 @@ boost::system::result<ListPage, ConfigError> parse_page(std::string_view json, b
   page.groups.reserve(groups.size());
   std::size_t position = 0;
   for (dom::element element : groups) {
+    // Archived groups get no assignment (the list endpoint never lists one): left out, and not
+    // an error either.
+    if (std::string_view key; archived(element, key)) {
+      page.archived.emplace_back(key);
+      ++position;
+      continue;
+    }
     common::Digest digest;
     if (options.known) {
       digest = detail::digest_of(element);
@@ -206,6 +236,9 @@ void ListPage::append(ListPage&& page) {
   digests.insert(digests.end(), page.digests.begin(), page.digests.end());
   for (ConfigError& error : page.rejected) {
     rejected.push_back(std::move(error));
+  }
+  for (std::string& key : page.archived) {
+    archived.push_back(std::move(key));
   }
 }
 

@@ -24,6 +24,9 @@ struct ParseOptions {
   /// A seed file for mutex-mgmt: id, key, bucketingKey, bucketingSalt and evaluationMode may be
   /// missing or null (left 0 or empty for the caller to fill in).
   bool identity_optional = false;
+  /// mutex-mgmt reading back a group it stored: one stored before slots' variant keys "off" and
+  /// "unallocated" were refused still reads, so that it can be archived (edits check it again).
+  bool allow_reserved_variant_keys = false;
   /// When set, every group's digest (a hash of its JSON content, formatting aside) is taken,
   /// and a group whose digest `known` recognises is not decoded at all: the caller holds it
   /// already (a served group that did not change). Decoding is most of a large page's cost.
@@ -32,6 +35,7 @@ struct ParseOptions {
 
 /// A page of the list endpoint: `{"mutexes":[group...], "nextCursor": ...}`. Groups that fail
 /// validation are left out of `groups` and reported in `rejected`; they never poison the rest.
+/// Groups marked `"archived": true` get no assignment: they are left out too, but not rejected.
 struct ListPage {
   /// A group the parser did not decode because ParseOptions::known recognised its digest.
   struct Known {
@@ -43,6 +47,7 @@ struct ListPage {
   std::vector<common::Digest> digests;  // of `groups`, when ParseOptions::known was set
   std::vector<Known> known;             // in document order
   std::vector<ConfigError> rejected;
+  std::vector<std::string> archived;  // the keys of the archived groups ("" for none), not decoded
   std::optional<std::string> next_cursor;
 
   /// Appends `page`'s groups after this page's (merging the pages of one listing).
@@ -67,7 +72,8 @@ inline constexpr std::size_t kParsePadding = 64;
     std::string_view json, const ParseOptions& options = {});
 
 /// The rules of design.md section 1 that span a group's fields (slot count, unique indexes,
-/// percentages and their sum, evaluation mode). Decoding already checked types and sizes.
+/// percentages and their sum, evaluation mode), and no slot's variant key "off" or
+/// "unallocated". Decoding already checked types and sizes.
 [[nodiscard]] std::vector<ConfigError> validate_group(const GroupConfig& group,
                                                       const ParseOptions& options = {});
 

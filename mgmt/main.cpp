@@ -205,6 +205,7 @@ int main(int argc, char** argv) {
     }
     const http::BasicAuth cohort_auth{keys, secret};
     common::setup_logging(settings.log_level, "mutex-mgmt");
+    common::warn_unknown_variables(parsed->unknown_variables);
     return serve(settings, keys, cohort_auth);
   } catch (const std::exception& e) {
     std::cerr << "mutex-mgmt: " << e.what() << '\n';

@@ -3,6 +3,12 @@
 #include <limits>
 
 namespace mutex_edge::mgmt {
+namespace {
+
+/// The MUTEX_MGMT_ variables that are no flag (read in main.cpp, only from the environment).
+constexpr std::string_view kEnvironmentOnly[] = {"MUTEX_MGMT_API_KEYS", "MUTEX_MGMT_COHORT_SECRET"};
+
+}  // namespace
 
 common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv) {
   Settings s;
@@ -70,7 +76,8 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       "                        --insecure-no-auth); clients send Authorization: Bearer KEY\n"
       "  MUTEX_MGMT_COHORT_SECRET  the cohort endpoint's secret key: clients send\n"
       "                        Authorization: Basic base64(KEY:SECRET), KEY an API key\n"
-      "                        (required with --cohorts-seed unless --insecure-no-auth)\n");
+      "                        (required with --cohorts-seed unless --insecure-no-auth)\n",
+      kEnvironmentOnly);
 }
 
 }  // namespace mutex_edge::mgmt

@@ -441,8 +441,11 @@ StoreResult<std::string> Store::update(std::int64_t id, const Mutation& mutate) 
     body = column_text(use.get(), 0);
     archived = sqlite3_column_int(use.get(), 1) != 0;
   }
-  // As stored: a seeded group may leave a share unallocated.
-  auto parsed = config::parse_group(body);
+  // As stored: a seeded group may leave a share unallocated, and one stored before "off" and
+  // "unallocated" were refused as variant keys can still be archived (edits refuse it).
+  config::ParseOptions stored;
+  stored.allow_reserved_variant_keys = true;
+  auto parsed = config::parse_group(body, stored);
   if (!parsed) {
     const std::string why = parsed.error().empty() ? "" : parsed.error().front().to_string();
     spdlog::error("msg=\"stored group unreadable\" id={} error={}", id, common::quote(why));

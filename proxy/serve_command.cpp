@@ -454,6 +454,7 @@ int run_serve_command(int argc, const char* const* argv) {
   }
   const Settings& settings = *parsed->settings;
   common::setup_logging(settings.log_level, "mutex-edge");
+  common::warn_unknown_variables(parsed->unknown_variables);
   if (!settings.require_key && std::getenv("MUTEX_EDGE_CLIENT_KEYS") != nullptr) {
     spdlog::warn(
         "msg=\"MUTEX_EDGE_CLIENT_KEYS is set but --require-key is off: client keys are not "

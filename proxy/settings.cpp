@@ -6,6 +6,14 @@
 #include <system_error>
 
 namespace mutex_edge::proxy {
+namespace {
+
+/// The MUTEX_EDGE_ variables that are no flag (they are read only from the environment).
+constexpr std::string_view kEnvironmentOnly[] = {"MUTEX_EDGE_API_KEY", "MUTEX_EDGE_CLIENT_KEYS",
+                                                 "MUTEX_EDGE_SDK_KEYS", "MUTEX_EDGE_COHORT_API_KEY",
+                                                 "MUTEX_EDGE_COHORT_SECRET_KEY"};
+
+}  // namespace
 
 common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv) {
   Settings s;
@@ -194,7 +202,8 @@ common::Result<ParsedSettings> parse_settings(int argc, const char* const* argv)
       "                          as Authorization: Api-Key <key>, comma-separated (only from "
       "the\n"
       "                          environment; unset: any key, or with --require-key a client "
-      "key)\n");
+      "key)\n",
+      kEnvironmentOnly);
 }
 
 }  // namespace mutex_edge::proxy

@@ -12,8 +12,6 @@
 #include "integrity/change.hpp"
 #include "integrity/change_report.hpp"
 
-#include <simdjson.h>
-
 #include "cache/snapshot.hpp"
 #include "common/file.hpp"
 #include "common/json_writer.hpp"
@@ -37,28 +35,6 @@ struct Loaded {
   std::unordered_set<std::string> archived;
 };
 
-/// The keys of the groups a file marks "archived": true. The parser reads no such field (the
-/// list endpoint never lists archived groups), so they are found here and left out.
-std::unordered_set<std::string> archived_keys(const std::string& text) {
-  std::unordered_set<std::string> keys;
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::dom::array groups;
-  if (parser.parse(text.data(), text.size(), false).get(root) ||
-      root["mutexes"].get_array().get(groups)) {
-    return keys;
-  }
-  for (simdjson::dom::element group : groups) {
-    bool archived = false;
-    std::string_view key;
-    if (group["archived"].get_bool().get(archived) == simdjson::SUCCESS && archived &&
-        group["key"].get_string().get(key) == simdjson::SUCCESS) {
-      keys.emplace(key);
-    }
-  }
-  return keys;
-}
-
 common::Result<Loaded> load(const std::string& path, std::uint64_t version) {
   const config::ParseOptions options;
   auto text = common::read_file(path, options.limits.max_document_bytes, config::kParsePadding);
@@ -70,15 +46,11 @@ common::Result<Loaded> load(const std::string& path, std::uint64_t version) {
     return common::Error{path + ": " + page.error().to_string()};
   }
   Loaded loaded;
-  loaded.archived = archived_keys(*text);
+  // The parser leaves the groups marked "archived": true out, and names them.
+  loaded.archived.insert(page->archived.begin(), page->archived.end());
   std::vector<config::ConfigError> rejected = std::move(page->rejected);
-  std::vector<config::GroupConfig> live;
-  for (config::GroupConfig& group : page->groups) {
-    if (!loaded.archived.contains(group.key)) {
-      live.push_back(std::move(group));
-    }
-  }
-  loaded.snapshot = cache::Snapshot::build(std::move(live), version, {"file:" + path}, rejected);
+  loaded.snapshot =
+      cache::Snapshot::build(std::move(page->groups), version, {"file:" + path}, rejected);
   if (!rejected.empty()) {
     std::string message = path + ": invalid group: " + rejected.front().to_string();
     if (rejected.size() > 1) {

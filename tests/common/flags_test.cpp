@@ -124,6 +124,44 @@ TEST_CASE("every flag is also an environment variable, and a flag wins over it",
   CHECK(env_name("TEST_FLAGS_", "read-timeout") == "TEST_FLAGS_READ_TIMEOUT");
 }
 
+TEST_CASE("variables of the prefix that name no flag and are not known are named, not valued",
+          "[common][flags]") {
+  Duration timeout = std::chrono::seconds{1};
+  Flags flags{"TEST_FLAGS_", "Options"};
+  flags.duration("poll-interval", timeout, "how often");
+  const char* const environment[] = {"PATH=/usr/bin",
+                                     "TEST_FLAGS_POLL_INTERVAL=5s",
+                                     "TEST_FLAGS_POLL_INTERVL=5s",   // a typo
+                                     "TEST_FLAGS_poll_interval=5s",  // read as the flag
+                                     "TEST_FLAGS_API_KEY=s3cret",    // read only from the env
+                                     "TEST_FLAGS_API_KEYS=s3cret",
+                                     "TEST_FLAGS_HELP=1",
+                                     "TEST_FLAGS_=",
+                                     "TEST_FLAGS_EMPTY=",
+                                     "TEST_FLAGS_NO_VALUE",
+                                     "OTHER_TEST_FLAGS_X=1",
+                                     "test_flags_lower=1",
+                                     nullptr};
+  constexpr std::string_view kKnown[] = {"TEST_FLAGS_API_KEY"};
+  const std::vector<std::string> unknown = flags.unknown_variables(kKnown, environment);
+  CHECK(unknown == std::vector<std::string>{"TEST_FLAGS_POLL_INTERVL", "TEST_FLAGS_API_KEYS",
+                                            "TEST_FLAGS_", "TEST_FLAGS_EMPTY",
+                                            "TEST_FLAGS_NO_VALUE"});
+  CHECK(flags.unknown_variables({}, nullptr).empty());
+
+  // read() names them beside the settings (this process's environment), not for --help.
+  ScopedEnv typo{"TEST_FLAGS_POLL_INTERVL", "5s"};
+  ScopedEnv known{"TEST_FLAGS_API_KEY", "s3cret"};
+  const char* argv[] = {"prog"};
+  auto read = flags.read(1, argv, 0, "Usage: prog\n", "", kKnown);
+  REQUIRE(read.has_value());
+  CHECK(read->unknown_variables == std::vector<std::string>{"TEST_FLAGS_POLL_INTERVL"});
+  const char* help[] = {"prog", "--help"};
+  read = flags.read(2, help, 0, "Usage: prog\n", "", kKnown);
+  REQUIRE(read.has_value());
+  CHECK(read->unknown_variables.empty());
+}
+
 TEST_CASE("a repeatable flag given on the command line replaces its variable", "[common][flags]") {
   std::vector<std::string> items;
   Flags flags{"TEST_FLAGS_", "Options"};

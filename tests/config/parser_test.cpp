@@ -385,3 +385,78 @@ TEST_CASE("groups the caller already holds are recognised by digest and not deco
   CHECK(merged.known[1].position == 4);  // after a, (b), c of the first page and b2
   CHECK(merged.digests.size() == merged.groups.size());
 }
+
+TEST_CASE("groups marked archived are left out, not rejected", "[config][parser][archived]") {
+  auto archived = [](std::string json, std::string_view value) {
+    return json.insert(1, R"("archived":)" + std::string{value} + ",");
+  };
+  const std::string groups = archived(group_json("gone", 1, two_slots()), "true") + "," +
+                             group_json("live", 2, two_slots()) + "," +
+                             archived(group_json("kept", 3, two_slots()), "false") + "," +
+                             archived(group_json("odd", 4, two_slots()), R"("true")") + "," +
+                             archived(group_json("gone-bad", 5, two_slots(50, 51)), "true") + "," +
+                             group_json("bad", 6, two_slots(50, 51));
+  auto page = parse_list_page(list(groups));
+  REQUIRE(page.has_value());
+  REQUIRE(page->groups.size() == 3);
+  CHECK(page->groups[0].key == "live");
+  CHECK(page->groups[1].key == "kept");
+  CHECK(page->groups[2].key == "odd");  // only true archives
+  CHECK(page->archived == std::vector<std::string>{"gone", "gone-bad"});
+  // An archived group is no error even when it breaks a rule; the others keep their positions.
+  REQUIRE(page->rejected.size() == 1);
+  CHECK_THAT(page->rejected[0].to_string(), Catch::StartsWith("mutexes[5] (id 6"));
+
+  // As for every caller: files (and so seeds), and merged pages of a listing.
+  ParseOptions seed;
+  seed.identity_optional = true;
+  auto seeded =
+      parse_list_page(list(archived(R"({"slots":[{"index":1,"percentage":100}]})", "true")), seed);
+  REQUIRE(seeded.has_value());
+  CHECK(seeded->groups.empty());
+  CHECK(seeded->archived == std::vector<std::string>{""});
+  ListPage merged = std::move(*page);
+  merged.append(std::move(*seeded));
+  CHECK(merged.archived.size() == 3);
+}
+
+TEST_CASE("a slot's variant key is never off or unallocated, the variants every flag has",
+          "[config][parser]") {
+  auto slot = [](std::string_view key) {
+    return R"([{"index":1,"percentage":50,"variantKey":")" + std::string{key} +
+           R"("},{"index":2,"percentage":50}])";
+  };
+  for (std::string_view reserved : {"off", "unallocated"}) {
+    INFO(reserved);
+    auto page = parse_list_page(list(group_json("k", 1, slot(reserved))));
+    REQUIRE(page.has_value());
+    CHECK(page->groups.empty());
+    REQUIRE(page->rejected.size() == 1);
+    CHECK(page->rejected[0].problem == Problem::kBadValue);
+    CHECK_THAT(page->rejected[0].to_string(),
+               Catch::Contains("key \"k\"") && Catch::Contains("field slots") &&
+                   Catch::Contains("slot 1 has variantKey \"" + std::string{reserved} + "\"") &&
+                   Catch::Contains("reserved"));
+  }
+  // Compared exactly, as the SDKs compare variant keys.
+  for (std::string_view fine : {"Off", "OFF", "unallocated ", "off-1", "slot-1"}) {
+    INFO(fine);
+    auto page = parse_list_page(list(group_json("k", 1, slot(fine))));
+    REQUIRE(page.has_value());
+    CHECK(page->rejected.empty());
+    CHECK(page->groups.size() == 1);
+  }
+  // The rule is validate_group's (mutex-mgmt checks edits with it); reading back what was
+  // stored before it can be allowed.
+  auto group = parse_group(group_json("k", 1, slot("slot-1")));
+  REQUIRE(group.has_value());
+  group->slots[1].variant_key = "unallocated";
+  const auto errors = validate_group(*group);
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0].field_message(), Catch::StartsWith("slots: slot 2 has variantKey"));
+  ParseOptions stored;
+  stored.allow_reserved_variant_keys = true;
+  CHECK(validate_group(*group, stored).empty());
+  CHECK(parse_group(group_json("k", 1, slot("off")), stored).has_value());
+  CHECK_FALSE(parse_group(group_json("k", 1, slot("off"))).has_value());
+}

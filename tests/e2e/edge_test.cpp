@@ -286,16 +286,21 @@ TEST_CASE("the config file is reloaded when it changes, a bad edit keeps the las
              Catch::Contains(R"(mutex_edge_config_loads_total{result="failure",source="file"} 1)"));
   CHECK_THAT(edge.log(), Catch::Contains("config load failed, serving the last good config"));
 
-  // An invalid group is left out and reported; the valid edit is served.
+  // An invalid group is left out and reported; the valid edit is served. An archived group is
+  // left out too, and is no rejected group.
   dir.write(
       "groups.json",
       R"({"mutexes":[{"id":1,"key":"live","bucketingKey":"device_id","bucketingSalt":"s","slots":[{"index":1,"percentage":100}]},)"
+      R"({"id":3,"key":"gone","archived":true,"bucketingKey":"device_id","bucketingSalt":"s","slots":[{"index":1,"percentage":100}]},)"
       R"({"id":2,"key":"broken","bucketingKey":"device_id","bucketingSalt":"s","slots":[{"index":1,"percentage":101}]}]})");
   CHECK(eventually(
       [&] { return client.get("/assign?device_id=1").header("x-config-version") == "3"; }));
   status = parse(parser, client.get("/status").body);
+  CHECK(status["groups"].get_uint64().value() == 1);
+  REQUIRE(status["rejectedGroups"].get_array().size() == 1);
   CHECK_THAT(std::string{status["rejectedGroups"].at(0).get_string().value()},
              Catch::Contains("key \"broken\""));
+  CHECK(client.get("/assign?device_id=1").body.find("gone") == std::string::npos);
   CHECK(eventually([&] {  // metrics follow the publication
     return client.get("/metrics").body.find("mutex_edge_config_rejected_groups 1") !=
            std::string::npos;
@@ -310,6 +315,19 @@ TEST_CASE("SIGTERM drains and exits 0", "[e2e][proxy][http][shutdown]") {
   const std::string log = edge.log();
   CHECK_THAT(log, Catch::Contains("msg=\"shutting down: draining connections\" signal=15"));
   CHECK_THAT(log, Catch::Contains("msg=\"stopped\""));
+}
+
+TEST_CASE("an unknown MUTEX_EDGE_ variable is named in a warning, its value never",
+          "[e2e][proxy][cli]") {
+  EdgeProcess edge{{"--config-file", kExample},
+                   {{"MUTEX_EDGE_POLL_INTERVL", "5s"},
+                    {"MUTEX_EDGE_API_KEYS", "s3cret-value"},
+                    {"MUTEX_EDGE_API_KEY", "other-s3cret"}}};
+  const std::string log = edge.log();
+  CHECK_THAT(log, Catch::Contains("level=warning msg=\"unknown environment variable ignored") &&
+                      Catch::Contains("variable=MUTEX_EDGE_POLL_INTERVL") &&
+                      Catch::Contains("variable=MUTEX_EDGE_API_KEYS"));
+  CHECK_THAT(log, !Catch::Contains("s3cret") && !Catch::Contains("variable=MUTEX_EDGE_API_KEY\n"));
 }
 
 TEST_CASE("bad flags and unusable configs fail at start with one clear line", "[e2e][proxy][cli]") {

@@ -1,5 +1,5 @@
 // Unit tests of mgmt/'s pure parts: keys, salts, API keys, settings, seeds, fault shares,
-// error codes.
+// error codes; and the slots' reserved variant keys through mgmt::Api.
 #include <cctype>
 #include <cstdlib>
 #include <map>
@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "http/bearer_keys.hpp"
+#include "mgmt/api.hpp"
 #include "mgmt/errors.hpp"
 #include "mgmt/faults.hpp"
 #include "mgmt/keys.hpp"
@@ -159,4 +160,79 @@ TEST_CASE("configuration problems map to the API's codes and statuses", "[mgmt][
   CHECK(status_of(ErrorCode::kStorageError) == 500);
   CHECK(status_of(ErrorCode::kUnauthorized) == 401);
   CHECK(status_of(ErrorCode::kSlotNotFound) == 404);
+}
+
+TEST_CASE("a seed's archived groups are left out, and a reserved variant key stops it",
+          "[mgmt][unit][seed]") {
+  testing::TempDir dir;
+  const auto archived = dir.write("archived.json", R"({"mutexes":[
+    {"key":"gone","archived":true,"slots":[{"index":1,"percentage":100}]},
+    {"key":"live","slots":[{"index":1,"percentage":100}]}]})");
+  auto seeded = load_seed(archived.string(), 1 << 20);
+  REQUIRE(seeded.has_value());
+  REQUIRE(seeded->size() == 1);
+  CHECK((*seeded)[0].key == "live");
+  CHECK((*seeded)[0].id == 1);
+
+  for (const char* reserved : {"off", "unallocated"}) {
+    INFO(reserved);
+    const auto path = dir.write("reserved.json", std::string{R"({"mutexes":[{"key":"k","slots":[)"
+                                                             R"({"index":1,"percentage":100,)"
+                                                             R"("variantKey":")"} +
+                                                     reserved + R"("}]}]})");
+    auto refused = load_seed(path.string(), 1 << 20);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("key \"k\"") &&
+                   Catch::Contains(std::string{"variantKey \""} + reserved + "\""));
+  }
+}
+
+TEST_CASE("a slot's variant key off or unallocated is refused with 400 naming the field",
+          "[mgmt][unit]") {
+  testing::TempDir dir;
+  auto opened = Store::open((dir.path() / "db.sqlite3").string());
+  REQUIRE(opened.has_value());
+  Store& store = **opened;
+  const http::BearerKeys keys = http::BearerKeys::parse("key-1");
+  Api::Options options;
+  options.require_auth = false;
+  Api api{store, keys, options};
+  auto call = [&](http::Method method, const std::string& target, const std::string& body) {
+    http::Request request;
+    request.method = method;
+    request.target = target;
+    request.content_type = "application/json";
+    request.body = body;
+    http::Response response;
+    api.handle(request, response);
+    return response;
+  };
+
+  // A group stored before the rule (a seed's): edits answer 400 naming the field; it can still
+  // be archived.
+  config::GroupConfig group;
+  group.id = 7;
+  group.key = "legacy";
+  group.evaluation_mode = "remote";
+  group.bucketing_key = "amplitude_id";
+  group.bucketing_salt = "s4lt";
+  group.slots.push_back({"SLOT 1", 1, "off", 100, {}, {}, {}, {}});
+  REQUIRE(store.seed_if_empty({group}).has_value());
+  http::Response edited = call(http::Method::kPatch, "/api/1/mutexes/7", R"({"name":"renamed"})");
+  CHECK(edited.status == 400);
+  CHECK_THAT(edited.body, Catch::Contains(R"("code":"invalid_value")") &&
+                              Catch::Contains(R"(slots: slot 1 has variantKey \"off\")"));
+  edited = call(http::Method::kPatch, "/api/1/mutexes/7/slots/1", R"({"experiments":[1]})");
+  CHECK(edited.status == 400);
+  CHECK(call(http::Method::kPatch, "/api/1/mutexes/7", R"({"archive":true})").status == 200);
+  CHECK(call(http::Method::kPatch, "/api/1/mutexes/7", R"({"archive":false})").status == 400);
+
+  // A create body's variant keys are not read (a slot's is slot-<index>): none is reserved.
+  http::Response created =
+      call(http::Method::kPost, "/api/1/mutexes",
+           R"({"projectId":1,"name":"n","slots":[{"percentage":100,"variantKey":"off"}]})");
+  CHECK(created.status == 200);
+  CHECK(call(http::Method::kGet, "/api/1/mutexes/8", "").body.find(R"("variantKey":"slot-1")") !=
+        std::string::npos);
 }

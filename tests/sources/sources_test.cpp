@@ -1,10 +1,12 @@
-// The sources' pure parts: the poll backoff, the vocabularies, persistence on disk.
+// The sources' pure parts: the poll backoff, the vocabularies, persistence on disk, the file.
 #include <random>
 #include <set>
 
+#include "sources/file_source.hpp"
 #include "sources/persistence.hpp"
 #include "sources/upstream_source.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
 #include "cache/provenance.hpp"
@@ -85,4 +87,28 @@ TEST_CASE("the persisted config reads back as saved, and a foreign file is refus
   auto foreign = sources::load_config(dir.path());
   REQUIRE_FALSE(foreign.has_value());
   CHECK_THAT(foreign.error().message, Catch::Contains("not a saved state"));
+}
+
+TEST_CASE("a config file's archived groups are not served, and are no rejected groups",
+          "[cache][file]") {
+  testing::TempDir dir;
+  std::string json = testing::many_groups_json(3);
+  const std::size_t at = json.find(R"({"id":2,)");
+  REQUIRE(at != std::string::npos);
+  json.insert(at + 1, R"("archived":true,)");
+  const auto path = dir.write("groups.json", json);
+  boost::asio::io_context context;
+  std::optional<config::ListPage> loaded;
+  sources::FileSource::Callbacks callbacks;
+  callbacks.loaded = [&](config::ListPage page, auto) { loaded = std::move(page); };
+  callbacks.unchanged = [] {};
+  callbacks.failed = [](const std::string& error) { FAIL(error); };
+  sources::FileSource source{context.get_executor(), path, milliseconds{1000}, {}, callbacks};
+  REQUIRE(source.load());
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->rejected.empty());
+  REQUIRE(loaded->groups.size() == 2);
+  CHECK(loaded->groups[0].key == "g1");
+  CHECK(loaded->groups[1].key == "g3");
+  CHECK(loaded->archived == std::vector<std::string>{"g2"});
 }
