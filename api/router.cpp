@@ -14,6 +14,8 @@
 #include "config/paging.hpp"
 #include "config/serialize.hpp"
 #include "http/basic_auth.hpp"
+#include "http/etag.hpp"
+#include "metrics/exposition.hpp"
 
 namespace mutex_edge::api {
 namespace {
@@ -335,9 +337,7 @@ void Router::list_page(std::string_view if_none_match, std::string_view query,
   // every page of one listing comes from one version, and a page of another is refused (with
   // the ETag now served, so that a client starts again). A bare offset (an older mutex-edge's
   // cursor) is still accepted.
-  char version[24];
-  std::snprintf(version, sizeof version, "%016llx",
-                static_cast<unsigned long long>(snapshot.content_hash()));
+  const common::Hex64 version = common::hex64(snapshot.content_hash());
   std::size_t limit = config::kDefaultPageSize;
   std::size_t offset = 0;
   for (const common::QueryParams::Param& param : query_.params()) {
@@ -350,7 +350,7 @@ void Router::list_page(std::string_view if_none_match, std::string_view query,
     } else if (param.key == "cursor" && !param.value.empty()) {
       std::string_view at = param.value;
       if (const std::size_t dot = at.find('.'); dot != std::string_view::npos) {
-        if (at.substr(0, dot) != std::string_view{version}) {
+        if (at.substr(0, dot) != version.view()) {
           return error(response, wire::ErrorCode::kInvalidCursor,
                        "the listing changed since this cursor's page was served: start again "
                        "from the first page");
@@ -365,12 +365,12 @@ void Router::list_page(std::string_view if_none_match, std::string_view query,
       offset = static_cast<std::size_t>(*cursor);
     }
   }
-  if (if_none_match == state->etag) {
+  if (http::etag_matches(if_none_match, state->etag)) {
     response.status = 304;
     return;
   }
   const std::size_t end = std::min(snapshot.size(), offset + limit);
-  std::string next = version;
+  std::string next{version.view()};
   next += '.';
   next += std::to_string(end);
   common::JsonWriter writer{response.body};
@@ -396,7 +396,7 @@ void Router::get_mutex(const http::Request& request, std::string_view id,
     return error(response, wire::ErrorCode::kNotFound, "no mutex group with id " + std::string{id});
   }
   response.header("ETag", state->etag);
-  if (request.if_none_match == state->etag) {
+  if (http::etag_matches(request.if_none_match, state->etag)) {
     response.status = 304;
     return;
   }
@@ -435,7 +435,7 @@ void answer_flags(const wire::SdkFlags& flags, std::string_view if_none_match,
                   std::string_view accept_encoding, http::Response& response) {
   response.header("ETag", flags.etag);
   response.header("Vary", "Accept-Encoding");
-  if (if_none_match == flags.etag) {
+  if (http::etag_matches(if_none_match, flags.etag)) {
     response.status = 304;
     return;
   }

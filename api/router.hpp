@@ -72,11 +72,11 @@ class Router {
  private:
   void assign_get(std::string_view query, http::Response& response);
   void assign_post(const http::Request& request, http::Response& response, bool batch);
-  /// GET /api/1/mutexes; with If-None-Match on the served ETag and `Prefer: wait=N`, held
-  /// (see Watchers) until the served ETag changes or the wait ends.
+  /// GET /api/1/mutexes; with an If-None-Match that matches the served ETag (http::etag_matches)
+  /// and `Prefer: wait=N`, held (see Watchers) until it no longer does or the wait ends.
   void list_mutexes(const http::Request& request, std::string_view query, http::Response& response,
                     http::Exchange* exchange);
-  /// One page of the served listing, or a 304 when it still has `if_none_match`.
+  /// One page of the served listing, or a 304 when `if_none_match` still matches its ETag.
   void list_page(std::string_view if_none_match, std::string_view query, http::Response& response);
   void get_mutex(const http::Request& request, std::string_view id, http::Response& response);
   /// GET /sdk/v2/flags and /sdk/v2/vardata: Amplitude's SDKs' local and remote evaluation.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/text.hpp"
+#include "http/etag.hpp"
 
 namespace mutex_edge::api {
 
@@ -130,7 +131,7 @@ void Watchers::answer(std::multimap<Clock::time_point, Held>::iterator first,
 void Watchers::changed(std::string_view etag) {
   std::vector<Held> due;
   for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.etag != etag) {
+    if (!http::etag_matches(it->second.etag, etag)) {
       due.push_back(std::move(it->second));
       it = held_.erase(it);
     } else {

@@ -34,7 +34,7 @@ class Watchers {
   struct Held {
     std::function<void(http::Outcome)> end;  // from Exchange::defer
     http::Response* response = nullptr;      // the session's, alive while `end` is
-    std::string etag;                        // the If-None-Match it holds on
+    std::string etag;                        // its If-None-Match, as the client sent it
     std::string query;                       // the request's query, to answer it later
   };
   /// Fills a held request's response (the state served then) and ends it.
@@ -45,10 +45,12 @@ class Watchers {
   Watchers(const Watchers&) = delete;
   Watchers& operator=(const Watchers&) = delete;
 
-  /// Holds the request until changed() names another ETag, release_all(), or `wait` ends.
+  /// Holds the request until changed() names an ETag its If-None-Match does not match,
+  /// release_all(), or `wait` ends.
   void hold(http::Exchange& exchange, http::Response& response, std::string etag, std::string query,
             Clock::duration wait);
-  /// Answers the held requests whose ETag is not `etag` (after a publication).
+  /// Answers the held requests whose If-None-Match no longer matches `etag`
+  /// (http::etag_matches), after a publication.
   void changed(std::string_view etag);
   /// Answers every held request now (the server drains).
   void release_all();

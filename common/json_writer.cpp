@@ -1,6 +1,20 @@
 #include "common/json_writer.hpp"
 
+#include <cmath>
+
 namespace mutex_edge::common {
+
+JsonWriter& JsonWriter::value(double d) {
+  separate();
+  if (!std::isfinite(d)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[32];  // the longest shortest form has 24 bytes: -2.2250738585072014e-308
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  out_.append(buf, end);
+  return *this;
+}
 
 void JsonWriter::append_escaped(std::string& out, std::string_view s) {
   const std::size_t at = out.size();

@@ -61,6 +61,10 @@ class JsonWriter {
     out_ += b ? "true" : "false";
     return *this;
   }
+  /// A double in its shortest form that reads back to the same value (std::to_chars: 0.1,
+  /// 1e+21); NaN and the infinities, which JSON has no number for, as null. Every double the
+  /// project writes as JSON goes through here.
+  JsonWriter& value(double d);
   template <typename Int>
   requires std::is_integral_v<Int> &&(!std::is_same_v<Int, bool>)JsonWriter& value(Int n) {
     separate();

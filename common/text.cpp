@@ -40,6 +40,28 @@ std::string excerpt(std::string_view s, std::size_t max) {
   return out;
 }
 
+Hex64 hex64(std::uint64_t value) noexcept {
+  constexpr char kDigits[] = "0123456789abcdef";
+  Hex64 out;
+  for (std::size_t i = out.digits.size(); i-- > 0; value >>= 4U) {
+    out.digits[i] = kDigits[value & 0xfU];
+  }
+  return out;
+}
+
+std::string content_etag(std::uint64_t hash, std::string_view kind) {
+  std::string tag;
+  tag.reserve(20 + kind.size());
+  tag += '"';
+  tag += hex64(hash).view();
+  if (!kind.empty()) {
+    tag += '-';
+    tag += kind;
+  }
+  tag += '"';
+  return tag;
+}
+
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);

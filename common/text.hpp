@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -10,6 +12,18 @@ namespace mutex_edge::common {
 /// character), its control characters written as \n, \r, \t or \xNN: safe to put in a
 /// one-line message.
 [[nodiscard]] std::string excerpt(std::string_view s, std::size_t max = 64);
+
+/// The 16 lowercase hexadecimal digits of `value` (content hashes in ETags, cursors and
+/// /status), held in the result: nothing is allocated.
+struct Hex64 {
+  std::array<char, 16> digits{};
+  [[nodiscard]] std::string_view view() const noexcept { return {digits.data(), digits.size()}; }
+};
+[[nodiscard]] Hex64 hex64(std::uint64_t value) noexcept;
+
+/// The ETag of content whose hash is `hash`: the quoted strong tag `"<hex64>"`, or
+/// `"<hex64>-<kind>"` for another representation of the same content.
+[[nodiscard]] std::string content_etag(std::uint64_t hash, std::string_view kind = {});
 
 /// `s` without leading and trailing blanks (spaces and tabs).
 [[nodiscard]] std::string_view trim(std::string_view s) noexcept;

@@ -119,7 +119,7 @@ void read_cohort(FieldReader& reader, dom::object object, const CohortLimits& li
 }  // namespace
 
 bool valid_cohort_id(std::string_view id) noexcept {
-  if (id.empty() || id.size() > 256) {
+  if (id.empty() || id.size() > 256 || id == "." || id == "..") {
     return false;
   }
   for (const char c : id) {

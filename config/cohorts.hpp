@@ -29,12 +29,12 @@ struct CohortLimits {
   std::size_t max_document_bytes = std::size_t{256} << 20;  // a seed file
 };
 
-/// A cohort id: 1 to 256 of `A-Z a-z 0-9 . _ ~ -` (URL-safe as they are, so a path segment is
-/// the id itself). Amplitude's ids are alphanumeric.
+/// A cohort id: 1 to 256 of `A-Z a-z 0-9 . _ ~ -`, but not "." or ".." (URL-safe as they are,
+/// so a path segment or a file name is the id itself). Amplitude's ids are alphanumeric.
 [[nodiscard]] bool valid_cohort_id(std::string_view id) noexcept;
 /// What valid_cohort_id wants, for messages.
 inline constexpr std::string_view kCohortIdRule =
-    "1 to 256 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'";
+    "1 to 256 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-', not '.' or '..'";
 
 struct Cohort {
   std::string id;

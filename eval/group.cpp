@@ -223,8 +223,7 @@ CompiledGroup CompiledGroup::compile(const GroupDef& def) {
     if (cumulative > 100) {
       throw std::invalid_argument("slot percentages sum over 100");
     }
-    // design.md section 2, step 5: the bound of a slot ending at C% is (C*42949673 + 99) / 100.
-    group.upper_.push_back(static_cast<std::uint32_t>((cumulative * kDistributionEnd + 99) / 100));
+    group.upper_.push_back(slot_end(cumulative));
     individuals.push_back(slot.individuals);
     cohorts.push_back(slot.cohorts);
   }

@@ -53,6 +53,12 @@ struct Assignment {
 /// Largest distribution value plus one: the upper bound of a slot ending at 100%.
 inline constexpr std::uint32_t kDistributionEnd = 42949673;
 
+/// The end of the d range of a slot whose cumulative percentage is `cumulative` (design.md
+/// section 2, step 5): (C * 42949673 + 99) / 100, so 42949673 at 100%.
+[[nodiscard]] constexpr std::uint32_t slot_end(std::uint64_t cumulative) noexcept {
+  return static_cast<std::uint32_t>((cumulative * kDistributionEnd + 99) / 100);
+}
+
 /// The individuals or the cohorts of a group's slots, kept as given (slot order, then list
 /// order) in one buffer, with an open-addressing index that finds the first slot listing a key.
 /// Built once; a lookup hashes the key once and allocates nothing.

@@ -29,6 +29,24 @@ std::uint64_t overlap(Range a, Range b) noexcept {
   return hashes_between(std::max(a.begin, b.begin), std::min(a.end, b.end));
 }
 
+/// Counts `amount` of the bucketing space moving from position i of `before` to position j of
+/// `after` (a position past a side's slots is its unallocated share) in the field that says how.
+template <typename Moves, typename Amount>
+void add_move(Moves& m, std::span<const SlotShare> before, std::span<const SlotShare> after,
+              std::size_t i, std::size_t j, Amount amount) noexcept {
+  const bool from_slot = i < before.size();
+  const bool to_slot = j < after.size();
+  if (from_slot && to_slot) {
+    (before[i].index == after[j].index ? m.stayed : m.between) += amount;
+  } else if (from_slot) {
+    m.left += amount;
+  } else if (to_slot) {
+    m.entered += amount;
+  } else {
+    m.stayed += amount;
+  }
+}
+
 }  // namespace
 
 std::uint64_t slot_hashes(std::span<const SlotShare> slots, std::size_t pos) noexcept {
@@ -50,17 +68,7 @@ Movement exact_movement(std::span<const SlotShare> before,
       if (both == 0) {
         continue;
       }
-      const bool from_slot = i < before.size();
-      const bool to_slot = j < after.size();
-      if (from_slot && to_slot) {
-        (before[i].index == after[j].index ? m.stayed : m.between) += both;
-      } else if (from_slot) {
-        m.left += both;
-      } else if (to_slot) {
-        m.entered += both;
-      } else {
-        m.stayed += both;
-      }
+      add_move(m, before, after, i, j, both);
     }
   }
   return m;
@@ -76,17 +84,7 @@ ExpectedMovement rerandomized_movement(std::span<const SlotShare> before,
     }
     for (std::size_t j = 0; j <= after.size(); ++j) {
       const double both = p * share_of(slot_hashes(after, j));
-      const bool from_slot = i < before.size();
-      const bool to_slot = j < after.size();
-      if (from_slot && to_slot) {
-        (before[i].index == after[j].index ? m.stayed : m.between) += both;
-      } else if (from_slot) {
-        m.left += both;
-      } else if (to_slot) {
-        m.entered += both;
-      } else {
-        m.stayed += both;
-      }
+      add_move(m, before, after, i, j, both);
     }
   }
   return m;

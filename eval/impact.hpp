@@ -26,12 +26,6 @@ inline constexpr std::uint64_t kHashSpace = std::uint64_t{1} << 32;
   return hashes_below(end) - hashes_below(begin);
 }
 
-/// The end of the d range of a slot whose cumulative percentage is `cumulative` (design.md
-/// section 2, step 5): (C * 42949673 + 99) / 100, so 42949673 at 100%.
-[[nodiscard]] constexpr std::uint32_t slot_end(std::uint64_t cumulative) noexcept {
-  return static_cast<std::uint32_t>((cumulative * kDistributionEnd + 99) / 100);
-}
-
 /// A slot as a change's impact sees it: its index (slots of two versions are matched by index)
 /// and its percentage. A group's slots are given in index order, indexes distinct, percentages
 /// 1..100 summing to at most 100 (as validation leaves them).

@@ -5,12 +5,6 @@
 namespace mutex_edge::integrity {
 namespace {
 
-std::string share_json(double share) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", share);
-  return text;
-}
-
 void write_inclusions(common::JsonWriter& w, const integrity::InclusionChange& change) {
   w.begin_object();
   w.key("added").value(change.added);
@@ -33,13 +27,13 @@ void write_group_change(common::JsonWriter& w, const integrity::GroupChange& cha
   w.key("change").value(to_string(change.kind));
   if (change.kind == integrity::ChangeKind::kChanged) {
     w.key("rerandomized").value(change.rerandomized);
-    w.key("movedShare").raw(share_json(change.moved));
+    w.key("movedShare").value(change.moved);
     if (!change.rerandomized) {
       w.key("movedHashes").value(change.moved_hashes);
     }
-    w.key("between").raw(share_json(change.between));
-    w.key("entered").raw(share_json(change.entered));
-    w.key("left").raw(share_json(change.left));
+    w.key("between").value(change.between);
+    w.key("entered").value(change.entered);
+    w.key("left").value(change.left);
     w.key("unbucketedUsersMove").value(change.unbucketed_moved);
     w.key("individuals");
     write_inclusions(w, change.individuals);

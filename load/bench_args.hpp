@@ -1,6 +1,9 @@
 #pragma once
-// The command line of the micro-benchmarks: `--name value` pairs, each optional.
+// What the micro-benchmarks share: their command line (`--name value` pairs, each optional) and
+// their timing loop.
 
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -14,6 +17,23 @@ inline double number_arg(int argc, char** argv, const std::string& name, double 
     }
   }
   return fallback;
+}
+
+/// Runs `body()` until `seconds` have passed (at least once); returns milliseconds per call.
+template <typename Body>
+double measure_ms(double seconds, Body body) {
+  using Clock = std::chrono::steady_clock;
+  std::uint64_t calls = 0;
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  auto now = start;
+  do {
+    body();
+    ++calls;
+    now = Clock::now();
+  } while (now < deadline);
+  return std::chrono::duration<double, std::milli>(now - start).count() /
+         static_cast<double>(calls);
 }
 
 }  // namespace mutex_edge::bench

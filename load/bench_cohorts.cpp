@@ -28,24 +28,8 @@
 namespace {
 
 using namespace mutex_edge;
-using Clock = std::chrono::steady_clock;
 
 volatile std::uint64_t g_sink = 0;
-
-template <typename Body>
-double measure_ms(double seconds, Body body) {
-  std::uint64_t calls = 0;
-  const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration<double>(seconds);
-  auto now = start;
-  do {
-    body();
-    ++calls;
-    now = Clock::now();
-  } while (now < deadline);
-  return std::chrono::duration<double, std::milli>(now - start).count() /
-         static_cast<double>(calls);
-}
 
 std::string member(std::size_t cohort, std::size_t i) {
   return "user-" + std::to_string(cohort) + "-" + std::to_string(i) + "@example.com";
@@ -78,14 +62,14 @@ int main(int argc, char** argv) {
   // Download: parse and build, against the DOM parse alone.
   const std::string body = download_body(0, members);
   simdjson::dom::parser dom;
-  const double dom_ms = measure_ms(seconds, [&] {
+  const double dom_ms = bench::measure_ms(seconds, [&] {
     simdjson::dom::element root;
     if (dom.parse(body).get(root) == simdjson::SUCCESS) {
       g_sink = g_sink + 1;
     }
   });
   std::size_t bytes = 0;
-  const double build_ms = measure_ms(seconds, [&] {
+  const double build_ms = bench::measure_ms(seconds, [&] {
     auto parsed = sources::parse_cohort_download(body, members);
     if (!parsed) {
       std::fprintf(stderr, "bench: %s\n", parsed.error().c_str());
@@ -119,7 +103,7 @@ int main(int argc, char** argv) {
   std::size_t next = 0;
   std::uint64_t hits = 0;
   constexpr int kPerCall = 1024;
-  const double lookup_ms = measure_ms(seconds, [&] {
+  const double lookup_ms = bench::measure_ms(seconds, [&] {
     for (int n = 0; n < kPerCall; ++n) {
       const std::string& user = users[next++ & (users.size() - 1)];
       const std::uint64_t key = cache::CohortMembers::key(user);
@@ -129,7 +113,7 @@ int main(int argc, char** argv) {
     }
   });
   std::string salted;
-  const double murmur_ms = measure_ms(seconds, [&] {
+  const double murmur_ms = bench::measure_ms(seconds, [&] {
     for (int n = 0; n < kPerCall; ++n) {
       const std::string& user = users[next++ & (users.size() - 1)];
       salted.assign("aB3dE5gH/");

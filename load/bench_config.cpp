@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -28,65 +27,13 @@
 #include "config/parser.hpp"
 #include "config/serialize.hpp"
 #include "load/bench_args.hpp"
+#include "load/bench_groups.hpp"
 
 namespace {
 
 using namespace mutex_edge;
-using Clock = std::chrono::steady_clock;
 
 volatile std::uint64_t g_sink = 0;  // keeps the optimiser from dropping the work
-
-/// Runs `body()` until `seconds` have passed (at least once); returns milliseconds per call.
-template <typename Body>
-double measure_ms(double seconds, Body body) {
-  std::uint64_t calls = 0;
-  const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration<double>(seconds);
-  auto now = start;
-  do {
-    body();
-    ++calls;
-    now = Clock::now();
-  } while (now < deadline);
-  return std::chrono::duration<double, std::milli>(now - start).count() /
-         static_cast<double>(calls);
-}
-
-std::vector<config::GroupConfig> make_groups(std::size_t count, std::uint32_t seed) {
-  std::mt19937 rng{seed};
-  std::vector<config::GroupConfig> groups;
-  groups.reserve(count);
-  for (std::size_t g = 1; g <= count; ++g) {
-    config::GroupConfig group;
-    group.id = static_cast<std::int64_t>(g);
-    group.project_id = 5000 + static_cast<std::int64_t>(g % 7);
-    group.name = "Mutex group " + std::to_string(g);
-    group.key = "group-" + std::to_string(g);
-    group.description = "generated group " + std::to_string(g);
-    group.evaluation_mode = g % 2 != 0 ? "local" : "remote";
-    group.bucketing_key = "device_id";
-    group.bucketing_salt = "s" + std::to_string(rng());
-    const int slots = 2 + static_cast<int>(rng() % 19);
-    const int each = 100 / slots;
-    for (int s = 1; s <= slots; ++s) {
-      config::SlotConfig slot;
-      slot.name = "SLOT " + std::to_string(s);
-      slot.index = s;
-      slot.variant_key = "slot-" + std::to_string(s);
-      slot.percentage = s == slots ? 100 - each * (slots - 1) : each;
-      for (int e = 0; e < 3; ++e) {
-        slot.experiments.push_back(static_cast<std::int64_t>(g) * 1000 + s * 10 + e);
-      }
-      for (int i = 0; i < 5; ++i) {
-        slot.individuals.push_back("user-" + std::to_string(g) + "-" + std::to_string(s) + "-" +
-                                   std::to_string(i) + "@example.com");
-      }
-      group.slots.push_back(std::move(slot));
-    }
-    groups.push_back(std::move(group));
-  }
-  return groups;
-}
 
 std::string list_page(const std::vector<config::GroupConfig>& groups) {
   std::string out;
@@ -117,9 +64,9 @@ int main(int argc, char** argv) {
   }
 
   // ---- parse of one page
-  const std::string page = list_page(make_groups(page_groups, 1));
+  const std::string page = list_page(bench::make_groups(page_groups, 1));
   simdjson::dom::parser dom;
-  const double dom_ms = measure_ms(seconds, [&] {
+  const double dom_ms = bench::measure_ms(seconds, [&] {
     simdjson::dom::element root;
     if (dom.parse(page).get(root) != simdjson::SUCCESS) {
       std::abort();
@@ -127,7 +74,7 @@ int main(int argc, char** argv) {
     g_sink = g_sink + 1;
   });
   std::size_t parsed = 0;
-  const double parse_ms = measure_ms(seconds, [&] {
+  const double parse_ms = bench::measure_ms(seconds, [&] {
     auto result = config::parse_list_page(page);
     if (!result || !result->rejected.empty()) {
       std::abort();
@@ -146,13 +93,13 @@ int main(int argc, char** argv) {
   // ---- snapshot build
   // Built from a parsed page, as every source does (the page is read, not copied).
   config::ListPage groups;
-  groups.groups = make_groups(snapshot_groups, 2);
-  const double copy_ms = measure_ms(seconds, [&] {
+  groups.groups = bench::make_groups(snapshot_groups, 2);
+  const double copy_ms = bench::measure_ms(seconds, [&] {
     std::vector<config::GroupConfig> copy = groups.groups;
     g_sink = g_sink + copy.size();
   });
   std::vector<config::ConfigError> rejected;
-  const double full_ms = measure_ms(seconds, [&] {
+  const double full_ms = bench::measure_ms(seconds, [&] {
     auto snapshot = cache::Snapshot::build(groups, 1, {}, rejected);
     g_sink = g_sink + snapshot->size();
   });
@@ -161,7 +108,7 @@ int main(int argc, char** argv) {
   edited.groups = groups.groups;
   edited.groups[snapshot_groups / 2].name += " (edited)";
   cache::BuildStats stats;
-  const double one_ms = measure_ms(seconds, [&] {
+  const double one_ms = bench::measure_ms(seconds, [&] {
     stats = {};
     auto snapshot = cache::Snapshot::build(edited, 2, {}, rejected, previous.get(), &stats);
     g_sink = g_sink + snapshot->size();

@@ -9,23 +9,12 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.hpp"
+#include "common/time.hpp"
 
 namespace mutex_edge::serving {
 namespace {
 
 constexpr std::size_t kMaxWarnings = 10;
-
-std::string iso8601(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms.count() % 1000));
-  return buf;
-}
 
 }  // namespace
 
@@ -60,11 +49,8 @@ void write_last_change(common::JsonWriter& w, const std::optional<LastChange>& c
   w.begin_object();
   w.key("fromVersion").value(change->from_version);
   w.key("toVersion").value(change->to_version);
-  w.key("at").value(iso8601(change->at));
-  char ms[32];
-  std::snprintf(ms, sizeof ms, "%.3f",
-                std::chrono::duration<double, std::milli>(change->took).count());
-  w.key("compareMs").raw(ms);
+  w.key("at").value(common::iso8601(change->at));
+  w.key("compareMs").value(std::chrono::duration<double, std::milli>(change->took).count());
   w.key("groupsChanged").value(change->changed);
   w.key("groupsAdded").value(change->added);
   w.key("groupsRemoved").value(change->removed);

@@ -1,8 +1,17 @@
 #include "serving/edge_metrics.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <unordered_map>
 
+#include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "common/time.hpp"
+#include "metrics/exposition.hpp"
 
 namespace mutex_edge::serving {
 namespace {
@@ -26,10 +35,6 @@ std::vector<std::string> route_names() {
     names.emplace_back(to_string(route));
   }
   return names;
-}
-
-std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 prometheus::Gauge& plain_gauge(prometheus::Registry& registry, const char* name, const char* help) {
@@ -56,6 +61,142 @@ std::string_view to_string(CountLevel level) noexcept {
   return kNames[static_cast<std::size_t>(level)];
 }
 
+/// The control-plane series, each registered with `registry` as it is made.
+struct EdgeMetrics::Control {
+  prometheus::Registry registry;
+  std::atomic<std::int64_t> fresh_at_ms{0};
+  std::atomic<std::int64_t> origin_at_ms{0};
+  std::function<bool()> ready;
+  metrics::CallbackGauge age{
+      "mutex_edge_config_age_seconds",
+      "Seconds since the served configuration was last loaded or confirmed unchanged at its "
+      "source",
+      [this]() -> std::optional<double> { return seconds_since(fresh_at_ms); }};
+  metrics::CallbackGauge origin_age{
+      "mutex_edge_config_origin_age_seconds",
+      "Seconds since the first mutex-edge of the chain fetched the served configuration from "
+      "the origin (the Management API or the file)",
+      [this]() -> std::optional<double> { return seconds_since(origin_at_ms); }};
+  metrics::CallbackGauge ready_gauge{
+      "mutex_edge_ready",
+      "1 while /readyz answers 200 (a configuration younger than --max-staleness is served, "
+      "and the process is not draining), else 0",
+      [this]() -> std::optional<double> { return ready && ready() ? 1.0 : 0.0; }};
+  prometheus::Gauge& max_staleness =
+      plain_gauge(registry, "mutex_edge_config_max_staleness_seconds",
+                  "--max-staleness: past it the served configuration is stale and /readyz "
+                  "answers 503 (0: it never goes stale)");
+  prometheus::Gauge& open_connections =
+      plain_gauge(registry, "mutex_edge_open_connections", "Client connections currently open");
+  prometheus::Gauge& config_version =
+      plain_gauge(registry, "mutex_edge_config_version",
+                  "Version of the served configuration snapshot (0: none yet)");
+  prometheus::Gauge& groups_loaded =
+      plain_gauge(registry, "mutex_edge_config_groups", "Mutex groups in the served configuration");
+  prometheus::Gauge& groups_rejected =
+      plain_gauge(registry, "mutex_edge_config_rejected_groups",
+                  "Groups left out of the served configuration as invalid");
+  prometheus::Histogram& poll_duration =
+      plain_histogram(registry, "mutex_edge_upstream_poll_duration_seconds",
+                      "Time to fetch every page of the upstream listing",
+                      {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  prometheus::Counter& pages = plain_counter(registry, "mutex_edge_upstream_pages_total",
+                                             "Pages of the upstream listing fetched");
+  prometheus::Gauge& last_success =
+      plain_gauge(registry, "mutex_edge_upstream_last_success_timestamp_seconds",
+                  "Unix time of the last successful poll (0: none yet)");
+  prometheus::Histogram& build_duration = plain_histogram(
+      registry, "mutex_edge_config_build_duration_seconds",
+      "Time to build a snapshot from a parsed configuration (its groups compiled or reused), "
+      "publish it and its serving state",
+      {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  prometheus::Counter& groups_compiled =
+      plain_counter(registry, "mutex_edge_config_groups_compiled_total",
+                    "Groups compiled afresh by snapshot builds");
+  prometheus::Counter& groups_reused =
+      plain_counter(registry, "mutex_edge_config_groups_reused_total",
+                    "Groups a snapshot build took unchanged from the previous one");
+  prometheus::Gauge& assignment_series =
+      plain_gauge(registry, "mutex_edge_assignment_metric_series",
+                  "Series of mutex_edge_assignments_total made so far (at most "
+                  "--assignment-metrics-max-series)");
+  prometheus::Histogram& propagation = plain_histogram(
+      registry, "mutex_edge_config_propagation_seconds",
+      "Time from the chain's first mutex-edge fetching a configuration from the origin to this "
+      "instance serving it, observed at each swap",
+      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300});
+  prometheus::Gauge& watchers =
+      plain_gauge(registry, "mutex_edge_watchers",
+                  "Watch requests (GET /api/1/mutexes with Prefer: wait) held now");
+  prometheus::Family<prometheus::Gauge>& moved_ratio =
+      prometheus::BuildGauge()
+          .Name("mutex_edge_config_change_moved_ratio")
+          .Help(
+              "Share of the bucketing space (users with a bucketing value) whose slot changed "
+              "in the group's last configuration change (0..1; expected share when its salt "
+              "or bucketing key changed)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& cohort_polls =
+      prometheus::BuildCounter()
+          .Name("mutex_edge_cohort_polls_total")
+          .Help("Cohort downloads by result (updated, not_modified, too_large, failed)")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& cohorts =
+      prometheus::BuildGauge()
+          .Name("mutex_edge_cohorts")
+          .Help("Cohorts referenced by served slots, by status (pending, ready, too_large)")
+          .Register(registry);
+  prometheus::Gauge& cohort_members = plain_gauge(registry, "mutex_edge_cohort_members",
+                                                  "Members of the served cohorts, all together");
+  std::vector<prometheus::Counter*> loads;            // [source kind][success, failure]
+  std::vector<prometheus::Counter*> polls;            // by cache::PollOutcome
+  std::vector<prometheus::Gauge*> assignment_levels;  // by CountLevel
+  struct MovedSeries {
+    prometheus::Gauge* gauge;
+    std::uint64_t changed_at;  // the change that last set it
+  };
+  std::unordered_map<std::string, MovedSeries> moved_series;
+  std::uint64_t changes = 0;
+
+  Control() {
+    auto& levels = prometheus::BuildGauge()
+                       .Name("mutex_edge_assignment_metric_groups")
+                       .Help(
+                           "Groups of the served configuration whose assignments are counted "
+                           "by slot, by group, in the shared (other) series, or not at all")
+                       .Register(registry);
+    for (CountLevel level : kCountLevels) {
+      assignment_levels.push_back(&levels.Add({{"level", std::string{to_string(level)}}}));
+    }
+    auto& load_family = prometheus::BuildCounter()
+                            .Name("mutex_edge_config_loads_total")
+                            .Help("Configuration load attempts by source and result")
+                            .Register(registry);
+    for (cache::SourceKind kind : cache::kSourceKinds) {
+      for (const char* result : {"success", "failure"}) {
+        loads.push_back(
+            &load_family.Add({{"source", std::string{to_string(kind)}}, {"result", result}}));
+      }
+    }
+    std::vector<std::string_view> outcomes;
+    for (cache::PollOutcome outcome : cache::kPollOutcomes) {
+      outcomes.push_back(to_string(outcome));
+    }
+    polls = metrics::counter_series(registry, "mutex_edge_upstream_polls_total",
+                                    "Polls of the upstream Management API by outcome", "outcome",
+                                    outcomes);
+  }
+
+  /// Seconds from `at_ms` (Unix milliseconds; 0: never) to now.
+  static std::optional<double> seconds_since(const std::atomic<std::int64_t>& at_ms) {
+    const std::int64_t at = at_ms.load(std::memory_order_relaxed);
+    if (at == 0) {
+      return std::nullopt;
+    }
+    return std::max(0.0, static_cast<double>(common::now_unix_ms() - at) / 1000.0);
+  }
+};
+
 EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
     : requests_{"mutex_edge_http_requests_total",
                 "HTTP requests by route and status code",
@@ -76,81 +217,10 @@ EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
                    {"group", "slot"},
                    workers,
                    std::max<std::size_t>(max_assignment_series, 1)},
-      age_{"mutex_edge_config_age_seconds",
-           "Seconds since the served configuration was last loaded or confirmed unchanged at "
-           "its source",
-           [this]() -> std::optional<double> {
-             const std::int64_t fresh = fresh_at_ms_.load(std::memory_order_relaxed);
-             if (fresh == 0) {
-               return std::nullopt;
-             }
-             return static_cast<double>(unix_ms(std::chrono::system_clock::now()) - fresh) / 1000.0;
-           }},
-      origin_age_{
-          "mutex_edge_config_origin_age_seconds",
-          "Seconds since the first mutex-edge of the chain fetched the served "
-          "configuration from the origin (the Management API or the file)",
-          [this]() -> std::optional<double> {
-            const std::int64_t at = origin_at_ms_.load(std::memory_order_relaxed);
-            if (at == 0) {
-              return std::nullopt;
-            }
-            return std::max(
-                0.0, static_cast<double>(unix_ms(std::chrono::system_clock::now()) - at) / 1000.0);
-          }},
-      open_connections_{plain_gauge(registry_, "mutex_edge_open_connections",
-                                    "Client connections currently open")},
-      config_version_{plain_gauge(registry_, "mutex_edge_config_version",
-                                  "Version of the served configuration snapshot (0: none yet)")},
-      groups_loaded_{plain_gauge(registry_, "mutex_edge_config_groups",
-                                 "Mutex groups in the served configuration")},
-      groups_rejected_{plain_gauge(registry_, "mutex_edge_config_rejected_groups",
-                                   "Groups left out of the served configuration as invalid")},
-      poll_duration_{
-          plain_histogram(registry_, "mutex_edge_upstream_poll_duration_seconds",
-                          "Time to fetch every page of the upstream listing",
-                          {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})},
-      pages_{plain_counter(registry_, "mutex_edge_upstream_pages_total",
-                           "Pages of the upstream listing fetched")},
-      last_success_{plain_gauge(registry_, "mutex_edge_upstream_last_success_timestamp_seconds",
-                                "Unix time of the last successful poll (0: none yet)")},
-      build_duration_{plain_histogram(
-          registry_, "mutex_edge_config_build_duration_seconds",
-          "Time to build a snapshot from a parsed configuration (its groups compiled or reused), "
-          "publish it and its serving state",
-          {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})},
-      groups_compiled_{plain_counter(registry_, "mutex_edge_config_groups_compiled_total",
-                                     "Groups compiled afresh by snapshot builds")},
-      groups_reused_{plain_counter(registry_, "mutex_edge_config_groups_reused_total",
-                                   "Groups a snapshot build took unchanged from the previous one")},
-      assignment_series_{plain_gauge(registry_, "mutex_edge_assignment_metric_series",
-                                     "Series of mutex_edge_assignments_total made so far (at "
-                                     "most --assignment-metrics-max-series)")},
-      propagation_{plain_histogram(
-          registry_, "mutex_edge_config_propagation_seconds",
-          "Time from the chain's first mutex-edge fetching a configuration from the origin to "
-          "this instance serving it, observed at each swap",
-          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})},
-      watchers_{plain_gauge(registry_, "mutex_edge_watchers",
-                            "Watch requests (GET /api/1/mutexes with Prefer: wait) held now")},
-      moved_ratio_{prometheus::BuildGauge()
-                       .Name("mutex_edge_config_change_moved_ratio")
-                       .Help("Share of the bucketing space (users with a bucketing value) whose "
-                             "slot changed in the group's last configuration change (0..1; "
-                             "expected share when its salt or bucketing key changed)")
-                       .Register(registry_)} {
+      control_{std::make_unique<Control>()} {
   // The shared series of the groups beyond the cap: made first, so it always exists.
   const std::array<std::string_view, 2> other = {kOtherGroups, kAnySlot};
   other_cell_ = assignments_.cell(other);
-  auto& levels = prometheus::BuildGauge()
-                     .Name("mutex_edge_assignment_metric_groups")
-                     .Help(
-                         "Groups of the served configuration whose assignments are counted "
-                         "by slot, by group, in the shared (other) series, or not at all")
-                     .Register(registry_);
-  for (CountLevel level : kCountLevels) {
-    assignment_levels_.push_back(&levels.Add({{"level", std::string{to_string(level)}}}));
-  }
   for (Route route : kRoutes) {
     for (std::size_t s = 0; s < kStatusSlots; ++s) {
       const std::string code = s < kStatusCodes.size() ? std::to_string(kStatusCodes[s]) : "other";
@@ -158,22 +228,22 @@ EdgeMetrics::EdgeMetrics(std::size_t workers, std::size_t max_assignment_series)
       (void)requests_.cell(labels);  // cell = route * kStatusSlots + s, in this order
     }
   }
-  auto& loads = prometheus::BuildCounter()
-                    .Name("mutex_edge_config_loads_total")
-                    .Help("Configuration load attempts by source and result")
-                    .Register(registry_);
-  for (cache::SourceKind kind : cache::kSourceKinds) {
-    for (const char* result : {"success", "failure"}) {
-      loads_.push_back(&loads.Add({{"source", std::string{to_string(kind)}}, {"result", result}}));
-    }
-  }
-  std::vector<std::string_view> outcomes;
-  for (cache::PollOutcome outcome : cache::kPollOutcomes) {
-    outcomes.push_back(to_string(outcome));
-  }
-  polls_ = metrics::counter_series(registry_, "mutex_edge_upstream_polls_total",
-                                   "Polls of the upstream Management API by outcome", "outcome",
-                                   outcomes);
+}
+
+EdgeMetrics::~EdgeMetrics() = default;
+
+void EdgeMetrics::connection_opened() noexcept {
+  control_->open_connections.Increment();
+}
+
+void EdgeMetrics::connection_closed() noexcept {
+  control_->open_connections.Decrement();
+}
+
+void EdgeMetrics::readiness(std::function<bool()> ready,
+                            std::chrono::steady_clock::duration max_staleness) {
+  control_->ready = std::move(ready);
+  control_->max_staleness.Set(std::chrono::duration<double>(max_staleness).count());
 }
 
 void EdgeMetrics::request(std::size_t worker, Route route, int status,
@@ -223,60 +293,60 @@ CountLevel EdgeMetrics::assignment_cells(CountLevel level, std::string_view grou
 
 void EdgeMetrics::assignment_levels(const std::array<std::size_t, kCountLevels.size()>& groups) {
   for (std::size_t i = 0; i < groups.size(); ++i) {
-    assignment_levels_[i]->Set(static_cast<double>(groups[i]));
+    control_->assignment_levels[i]->Set(static_cast<double>(groups[i]));
   }
-  assignment_series_.Set(static_cast<double>(assignments_.size()));
+  control_->assignment_series.Set(static_cast<double>(assignments_.size()));
 }
 
 void EdgeMetrics::snapshot_built(std::chrono::steady_clock::duration took, std::size_t compiled,
                                  std::size_t reused) {
-  build_duration_.Observe(std::chrono::duration<double>(took).count());
-  groups_compiled_.Increment(static_cast<double>(compiled));
-  groups_reused_.Increment(static_cast<double>(reused));
+  control_->build_duration.Observe(std::chrono::duration<double>(took).count());
+  control_->groups_compiled.Increment(static_cast<double>(compiled));
+  control_->groups_reused.Increment(static_cast<double>(reused));
 }
 
 void EdgeMetrics::config_load(cache::SourceKind source, bool success) {
-  loads_[static_cast<std::size_t>(source) * 2 + (success ? 0 : 1)]->Increment();
+  control_->loads[static_cast<std::size_t>(source) * 2 + (success ? 0 : 1)]->Increment();
 }
 
 void EdgeMetrics::config_served(std::uint64_t version, std::size_t groups,
                                 std::size_t rejected_groups,
                                 std::chrono::system_clock::time_point fresh_at) {
-  config_version_.Set(static_cast<double>(version));
-  groups_loaded_.Set(static_cast<double>(groups));
-  groups_rejected_.Set(static_cast<double>(rejected_groups));
-  fresh_at_ms_.store(unix_ms(fresh_at), std::memory_order_relaxed);
+  control_->config_version.Set(static_cast<double>(version));
+  control_->groups_loaded.Set(static_cast<double>(groups));
+  control_->groups_rejected.Set(static_cast<double>(rejected_groups));
+  control_->fresh_at_ms.store(common::unix_ms(fresh_at), std::memory_order_relaxed);
 }
 
 void EdgeMetrics::config_propagated(double seconds) {
-  propagation_.Observe(seconds);
+  control_->propagation.Observe(seconds);
 }
 
 void EdgeMetrics::config_origin(std::chrono::system_clock::time_point origin_at) {
-  origin_at_ms_.store(unix_ms(origin_at), std::memory_order_relaxed);
+  control_->origin_at_ms.store(common::unix_ms(origin_at), std::memory_order_relaxed);
 }
 
 void EdgeMetrics::watcher(bool held) noexcept {
   if (held) {
-    watchers_.Increment();
+    control_->watchers.Increment();
   } else {
-    watchers_.Decrement();
+    control_->watchers.Decrement();
   }
 }
 
 void EdgeMetrics::poll_finished(const cache::PollReport& report) {
   // The count of polls last: who sees a poll counted sees its pages and time too.
-  poll_duration_.Observe(std::chrono::duration<double>(report.took).count());
-  pages_.Increment(static_cast<double>(report.pages));
+  control_->poll_duration.Observe(std::chrono::duration<double>(report.took).count());
+  control_->pages.Increment(static_cast<double>(report.pages));
   if (cache::succeeded(report.outcome)) {
-    last_success_.Set(
+    control_->last_success.Set(
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   }
-  polls_[static_cast<std::size_t>(report.outcome)]->Increment();
+  control_->polls[static_cast<std::size_t>(report.outcome)]->Increment();
 }
 
 void EdgeMetrics::cohort_poll(std::string_view result) {
-  cohort_polls_.Add({{"result", std::string{result}}}).Increment();
+  control_->cohort_polls.Add({{"result", std::string{result}}}).Increment();
 }
 
 void EdgeMetrics::cohorts(const cache::CohortTable& table) {
@@ -289,24 +359,24 @@ void EdgeMetrics::cohorts(const cache::CohortTable& table) {
   for (const auto status :
        {cache::CohortState::Status::kPending, cache::CohortState::Status::kReady,
         cache::CohortState::Status::kTooLarge}) {
-    cohorts_.Add({{"status", std::string{cache::to_string(status)}}})
+    control_->cohorts.Add({{"status", std::string{cache::to_string(status)}}})
         .Set(by_status[static_cast<std::size_t>(status)]);
   }
-  cohort_members_.Set(members);
+  control_->cohort_members.Set(members);
 }
 
 void EdgeMetrics::config_change(std::span<const MovedShare> changed,
                                 std::span<const std::string> removed) {
   for (const std::string& group : removed) {
-    if (auto it = moved_series_.find(group); it != moved_series_.end()) {
-      moved_ratio_.Remove(it->second.gauge);
-      moved_series_.erase(it);
+    if (auto it = control_->moved_series.find(group); it != control_->moved_series.end()) {
+      control_->moved_ratio.Remove(it->second.gauge);
+      control_->moved_series.erase(it);
     }
   }
   if (changed.empty()) {
     return;
   }
-  const std::uint64_t now = ++changes_;
+  const std::uint64_t now = ++control_->changes;
   std::vector<MovedShare> shown{changed.begin(), changed.end()};
   if (shown.size() > kMaxMovedRatioSeries) {
     std::partial_sort(shown.begin(), shown.begin() + kMaxMovedRatioSeries, shown.end(),
@@ -315,19 +385,20 @@ void EdgeMetrics::config_change(std::span<const MovedShare> changed,
   }
   for (const MovedShare& share : shown) {
     std::string group{share.group};
-    auto it = moved_series_.find(group);
-    if (it == moved_series_.end()) {
-      if (moved_series_.size() >= kMaxMovedRatioSeries) {
+    auto it = control_->moved_series.find(group);
+    if (it == control_->moved_series.end()) {
+      if (control_->moved_series.size() >= kMaxMovedRatioSeries) {
         // Full: the series set longest ago goes (never one of this change: they are fewer
         // than the cap).
         auto oldest = std::min_element(
-            moved_series_.begin(), moved_series_.end(),
+            control_->moved_series.begin(), control_->moved_series.end(),
             [](const auto& a, const auto& b) { return a.second.changed_at < b.second.changed_at; });
-        moved_ratio_.Remove(oldest->second.gauge);
-        moved_series_.erase(oldest);
+        control_->moved_ratio.Remove(oldest->second.gauge);
+        control_->moved_series.erase(oldest);
       }
-      prometheus::Gauge& gauge = moved_ratio_.Add({{"group", group}});
-      it = moved_series_.emplace(std::move(group), MovedSeries{&gauge, now}).first;
+      prometheus::Gauge& gauge = control_->moved_ratio.Add({{"group", group}});
+      it =
+          control_->moved_series.emplace(std::move(group), Control::MovedSeries{&gauge, now}).first;
     }
     it->second.gauge->Set(share.moved);
     it->second.changed_at = now;
@@ -335,8 +406,10 @@ void EdgeMetrics::config_change(std::span<const MovedShare> changed,
 }
 
 std::string EdgeMetrics::render() const {
-  const std::array<const prometheus::Collectable*, 6> sources = {
-      &registry_, &requests_, &latency_, &assignments_, &age_, &origin_age_};
+  const std::array<const prometheus::Collectable*, 7> sources = {
+      &control_->registry,   &requests_,     &latency_,
+      &assignments_,         &control_->age, &control_->origin_age,
+      &control_->ready_gauge};
   return metrics::render_text(sources);
 }
 

@@ -5,23 +5,18 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "serving/routes.hpp"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-
 #include "cache/cohort_members.hpp"
 #include "cache/provenance.hpp"
 #include "metrics/cells.hpp"
-#include "metrics/exposition.hpp"
 
 namespace mutex_edge::serving {
 
@@ -49,12 +44,14 @@ inline constexpr std::size_t kMaxMovedRatioSeries = 1000;
 
 /// Every metric of mutex-edge, each series made at startup from our own vocabularies (routes,
 /// source kinds, poll outcomes) or from the configuration (groups and slots). Data-plane series
-/// are per-worker cells summed when scraped; control-plane series are prometheus-cpp's.
+/// are per-worker cells summed when scraped; control-plane series are prometheus-cpp's, kept in
+/// edge_metrics.cpp.
 class EdgeMetrics {
  public:
   /// `max_assignment_series` bounds mutex_edge_assignments_total's series (one of them is the
   /// shared "(other)" series).
   EdgeMetrics(std::size_t workers, std::size_t max_assignment_series = 2000);
+  ~EdgeMetrics();
   EdgeMetrics(const EdgeMetrics&) = delete;
   EdgeMetrics& operator=(const EdgeMetrics&) = delete;
 
@@ -64,8 +61,8 @@ class EdgeMetrics {
   void assignment(std::size_t worker, metrics::Cell cell) noexcept {
     assignments_.add(worker, cell);
   }
-  void connection_opened() noexcept { open_connections_.Increment(); }
-  void connection_closed() noexcept { open_connections_.Decrement(); }
+  void connection_opened() noexcept;
+  void connection_closed() noexcept;
 
   /// The counters of one group's assignments at `level`, appended to `cells`: one per slot
   /// position then one for "no slot" (kSlot), or one for all (the others). Returns the level
@@ -78,6 +75,9 @@ class EdgeMetrics {
   void assignment_levels(const std::array<std::size_t, kCountLevels.size()>& groups);
 
   // Control plane.
+  /// What readiness and staleness follow (mutex_edge_ready, read when scraped, and
+  /// mutex_edge_config_max_staleness_seconds): set once, before the first scrape.
+  void readiness(std::function<bool()> ready, std::chrono::steady_clock::duration max_staleness);
   void config_load(cache::SourceKind source, bool success);
   /// The served configuration changed or was confirmed fresh at `fresh_at`.
   void config_served(std::uint64_t version, std::size_t groups, std::size_t rejected_groups,
@@ -109,53 +109,13 @@ class EdgeMetrics {
   [[nodiscard]] std::string render() const;
 
  private:
-  prometheus::Registry registry_;
+  struct Control;  // the control-plane series
+
   metrics::CounterCells requests_;     // {code, route}
   metrics::HistogramCells latency_;    // {route}
   metrics::CounterCells assignments_;  // {group, slot}
-  metrics::CallbackGauge age_;
-  metrics::CallbackGauge origin_age_;
-  prometheus::Gauge& open_connections_;
-  std::vector<prometheus::Counter*> loads_;  // [source kind][success, failure]
-  prometheus::Gauge& config_version_;
-  prometheus::Gauge& groups_loaded_;
-  prometheus::Gauge& groups_rejected_;
-  std::vector<prometheus::Counter*> polls_;  // by cache::PollOutcome
-  prometheus::Histogram& poll_duration_;
-  prometheus::Counter& pages_;
-  prometheus::Gauge& last_success_;
-  prometheus::Histogram& build_duration_;
-  prometheus::Counter& groups_compiled_;
-  prometheus::Counter& groups_reused_;
-  prometheus::Gauge& assignment_series_;
-  prometheus::Histogram& propagation_;
-  prometheus::Gauge& watchers_;
-  std::vector<prometheus::Gauge*> assignment_levels_;  // by CountLevel
   metrics::Cell other_cell_;
-  struct MovedSeries {
-    prometheus::Gauge* gauge;
-    std::uint64_t changed_at;  // the change that last set it
-  };
-  prometheus::Family<prometheus::Gauge>& moved_ratio_;
-  std::unordered_map<std::string, MovedSeries> moved_series_;
-  std::uint64_t changes_ = 0;
-  std::atomic<std::int64_t> fresh_at_ms_{0};
-  std::atomic<std::int64_t> origin_at_ms_{0};
-  prometheus::Family<prometheus::Counter>& cohort_polls_ =
-      prometheus::BuildCounter()
-          .Name("mutex_edge_cohort_polls_total")
-          .Help("Cohort downloads by result (updated, not_modified, too_large, failed)")
-          .Register(registry_);
-  prometheus::Family<prometheus::Gauge>& cohorts_ =
-      prometheus::BuildGauge()
-          .Name("mutex_edge_cohorts")
-          .Help("Cohorts referenced by served slots, by status (pending, ready, too_large)")
-          .Register(registry_);
-  prometheus::Gauge& cohort_members_ = prometheus::BuildGauge()
-                                           .Name("mutex_edge_cohort_members")
-                                           .Help("Members of the served cohorts, all together")
-                                           .Register(registry_)
-                                           .Add({});
+  std::unique_ptr<Control> control_;
 };
 
 }  // namespace mutex_edge::serving

@@ -11,6 +11,8 @@
 
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
+#include "common/time.hpp"
 
 namespace mutex_edge::serving {
 namespace {
@@ -19,29 +21,8 @@ using common::quote;
 
 constexpr std::size_t kMaxRejectedShown = 50;
 
-std::string iso8601(std::chrono::system_clock::time_point t) {
-  if (t == std::chrono::system_clock::time_point{}) {
-    return {};
-  }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms.count() % 1000));
-  return buf;
-}
-
 double seconds_since(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::system_clock::now() - t).count();
-}
-
-std::string etag_of(std::uint64_t hash) {
-  char text[24];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-  return std::string{"\""} + text + "\"";
 }
 
 double ms(std::chrono::steady_clock::duration d) {
@@ -74,11 +55,22 @@ std::size_t count_groups(const std::vector<config::ConfigError>& errors) {
   return groups.size();
 }
 
+void log_loaded(std::uint64_t version, std::size_t groups, std::size_t rejected,
+                const std::string& source, const LoadStats& load) {
+  spdlog::info(
+      "msg=\"config loaded\" version={} groups={} rejected={} source={} read_ms={:.1f} "
+      "build_ms={:.1f} compiled={} reused={} not_decoded={}",
+      version, groups, rejected, quote(source), ms(load.read), ms(load.build), load.compiled,
+      load.reused, load.known);
+}
+
 }  // namespace
 
 Service::Service(ServiceOptions options, EdgeMetrics& metrics,
                  cache::SnapshotStore<ServingState>::Retire retire)
-    : options_{std::move(options)}, metrics_{metrics}, store_{std::move(retire)} {}
+    : options_{std::move(options)}, metrics_{metrics}, store_{std::move(retire)} {
+  metrics_.readiness([this] { return ready(); }, options_.max_staleness);
+}
 
 Service::~Service() = default;
 
@@ -118,7 +110,7 @@ std::unique_ptr<const ServingState> Service::make_state(
     ++state->groups_at_level[static_cast<std::size_t>(cells.level)];
     state->group_cells.push_back(cells);
   }
-  state->etag = etag_of(snapshot->content_hash());
+  state->etag = common::content_etag(snapshot->content_hash());
   if (sdk_wanted_.load(std::memory_order_acquire)) {
     // The groups the two snapshots share keep their flags (from the previous state, or from
     // those built on demand for it).
@@ -137,26 +129,70 @@ std::unique_ptr<const ServingState> Service::make_state(
   return state;
 }
 
+bool Service::refuses_empty(const config::ListPage& page, cache::SourceKind kind,
+                            const std::string& source) {
+  if (!page.groups.empty() || !page.known.empty() || options_.allow_empty_config) {
+    return false;
+  }
+  // A source that suddenly lists nothing is far likelier broken than emptied on purpose.
+  const auto served = store_.load();
+  if (!served || served->snapshot->size() == 0) {
+    return false;
+  }
+  record_failure(kind, source,
+                 "the source lists no valid group while " +
+                     std::to_string(served->snapshot->size()) +
+                     " are served: keeping them (--allow-empty-config serves an empty config)",
+                 "empty_refused");
+  return true;
+}
+
+cache::ChainOrigin Service::chain_of(std::optional<cache::ChainOrigin> origin,
+                                     Clock::time_point fetched_at, cache::SourceKind kind) {
+  cache::ChainOrigin chain =
+      origin.value_or(cache::ChainOrigin{fetched_at, kind == cache::SourceKind::kFile ? 0U : 1U});
+  if (chain.at == Clock::time_point{}) {
+    chain.at = fetched_at;
+  }
+  return chain;
+}
+
+void Service::record_success(const std::string& source, Clock::time_point fetched_at,
+                             const std::vector<config::ConfigError>& rejected,
+                             std::size_t rejected_groups) {
+  consecutive_failures_ = 0;
+  last_attempt_ = Clock::now();
+  last_error_.clear();
+  fresh_at_ = fetched_at;
+  rejected_.clear();
+  for (std::size_t i = 0; i < rejected.size() && i < kMaxRejectedShown; ++i) {
+    rejected_.push_back(rejected[i].to_string());
+  }
+  source_ = source;
+  rejected_groups_ = rejected_groups;
+}
+
+void Service::record_origin(const cache::ChainOrigin& chain, cache::SourceKind kind) {
+  origin_ = chain;
+  if (kind != cache::SourceKind::kPersisted) {
+    // From the origin's fetch to this swap (0 when clocks disagree the other way); a persisted
+    // copy served at start propagated nothing.
+    last_propagation_ =
+        std::max(0.0, std::chrono::duration<double>(Clock::now() - chain.at).count());
+    metrics_.config_propagated(*last_propagation_);
+  }
+  metrics_.config_origin(chain.at);
+}
+
 Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
                                 const std::string& source, Clock::time_point fetched_at,
                                 std::chrono::steady_clock::duration read_time,
                                 std::optional<cache::ChainOrigin> origin) {
   const auto started = std::chrono::steady_clock::now();
-  if (page.groups.empty() && page.known.empty() && !options_.allow_empty_config) {
-    // A source that suddenly lists nothing is far likelier broken than emptied on purpose.
-    const auto served = store_.load();
-    if (served && served->snapshot->size() != 0) {
-      record_failure(kind, source,
-                     "the source lists no valid group while " +
-                         std::to_string(served->snapshot->size()) +
-                         " are served: keeping them (--allow-empty-config serves an empty "
-                         "config)",
-                     "empty_refused");
-      return Applied::kRefused;
-    }
+  if (refuses_empty(page, kind, source)) {
+    return Applied::kRefused;
   }
   std::vector<config::ConfigError> rejected = std::move(page.rejected);
-  const std::size_t known = page.known.size();
   std::uint64_t version = 0;
   {
     std::lock_guard lock{mutex_};
@@ -164,11 +200,7 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
   }
   const auto previous = store_.load();  // held until the new state is published
   cache::BuildStats built;
-  cache::ChainOrigin chain =
-      origin.value_or(cache::ChainOrigin{fetched_at, kind == cache::SourceKind::kFile ? 0U : 1U});
-  if (chain.at == Clock::time_point{}) {
-    chain.at = fetched_at;
-  }
+  const cache::ChainOrigin chain = chain_of(origin, fetched_at, kind);
   cache::SnapshotOrigin snapshot_origin{source};
   snapshot_origin.origin_at = chain.at;
   snapshot_origin.depth = chain.depth;
@@ -193,16 +225,7 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
   }
 
   std::unique_lock lock{mutex_};
-  consecutive_failures_ = 0;
-  last_attempt_ = Clock::now();
-  last_error_.clear();
-  fresh_at_ = fetched_at;
-  rejected_.clear();
-  for (std::size_t i = 0; i < rejected.size() && i < kMaxRejectedShown; ++i) {
-    rejected_.push_back(rejected[i].to_string());
-  }
-  source_ = source;
-  rejected_groups_ = rejected_groups;
+  record_success(source, fetched_at, rejected, rejected_groups);
   if (unchanged) {
     last_result_ = "unchanged";
     metrics_.config_served(next_version_ - 1, groups_, rejected_groups_, fresh_at_);
@@ -223,26 +246,14 @@ Service::Applied Service::apply(config::ListPage page, cache::SourceKind kind,
     last_change_ = summarise(*change, last_attempt_, compare_took);
     record_change_metrics(metrics_, *change);
   }
-  origin_ = chain;
-  if (kind != cache::SourceKind::kPersisted) {
-    // From the origin's fetch to this swap (0 when clocks disagree the other way); a persisted
-    // copy served at start propagated nothing.
-    last_propagation_ =
-        std::max(0.0, std::chrono::duration<double>(Clock::now() - chain.at).count());
-    metrics_.config_propagated(*last_propagation_);
-  }
-  metrics_.config_origin(chain.at);
+  record_origin(chain, kind);
   // The metrics first: whoever is served the new version finds them saying so.
   metrics_.config_served(version, groups_, rejected_groups_, fresh_at_);
   metrics_.snapshot_built(took, built.compiled, built.reused);
   store_.publish(std::move(state));
   lock.unlock();
 
-  spdlog::info(
-      "msg=\"config loaded\" version={} groups={} rejected={} source={} read_ms={:.1f} "
-      "build_ms={:.1f} compiled={} reused={} not_decoded={}",
-      version, groups_, rejected_groups, quote(source), ms(read_time), ms(took), built.compiled,
-      built.reused, known);
+  log_loaded(version, groups_, rejected_groups, source, last_load_);
   if (change) {
     log_change(*change, options_.warn_moved_share);
   }
@@ -335,27 +346,25 @@ std::string Service::status_json() const {
   std::string out;
   common::JsonWriter w{out};
   std::lock_guard lock{mutex_};
-  char hash[24];
-  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(content_hash_));
+  const common::Hex64 hash = common::hex64(content_hash_);
   w.begin_object();
   w.key("ready").value(is_ready);
   w.key("draining").value(draining());
   w.key("version").value(next_version_ - 1);
   w.key("groups").value(groups_);
-  w.key("contentHash").value(has_snapshot() ? hash : "");
+  w.key("contentHash").value(has_snapshot() ? hash.view() : std::string_view{});
   w.key("source").value(source_.empty() ? options_.config_file : source_);
-  w.key("loadedAt").value(iso8601(loaded_at_));
-  w.key("freshAt").value(iso8601(fresh_at_));
+  w.key("loadedAt").value(common::iso8601(loaded_at_));
+  w.key("freshAt").value(common::iso8601(fresh_at_));
   w.key("ageSeconds");
   if (has_snapshot()) {
-    w.raw(std::to_string(seconds_since(fresh_at_)));
+    w.value(seconds_since(fresh_at_));
   } else {
     w.null();
   }
-  w.key("maxStalenessSeconds")
-      .raw(std::to_string(std::chrono::duration<double>(options_.max_staleness).count()));
+  w.key("maxStalenessSeconds").value(std::chrono::duration<double>(options_.max_staleness).count());
   w.key("lastAttempt").begin_object();
-  w.key("at").value(iso8601(last_attempt_));
+  w.key("at").value(common::iso8601(last_attempt_));
   w.key("result").value(last_result_);
   w.key("error").value(last_error_);
   w.key("consecutiveFailures").value(consecutive_failures_);
@@ -366,8 +375,8 @@ std::string Service::status_json() const {
   }
   w.end_array();
   w.key("lastLoad").begin_object();
-  w.key("readMs").raw(std::to_string(ms(last_load_.read)));
-  w.key("buildMs").raw(std::to_string(ms(last_load_.build)));
+  w.key("readMs").value(ms(last_load_.read));
+  w.key("buildMs").value(ms(last_load_.build));
   w.key("groupsCompiled").value(last_load_.compiled);
   w.key("groupsReused").value(last_load_.reused);
   w.key("groupsNotDecoded").value(last_load_.known);
@@ -375,19 +384,31 @@ std::string Service::status_json() const {
   w.end_object();
   w.key("lastChange");
   write_last_change(w, last_change_);
-  // Down a chain of mutex-edges: where the served configuration started, and how fast it came.
+  write_chain(w);
+  write_assignment_metrics(w);
+  if (const auto cohorts = cohorts_.load()) {
+    write_cohorts(w, *cohorts);
+  }
+  w.key("startedAt").value(common::iso8601(started_at_));
+  w.key("uptimeSeconds").value(seconds_since(started_at_));
+  w.end_object();
+  return out;
+}
+
+// Down a chain of mutex-edges: where the served configuration started, and how fast it came.
+void Service::write_chain(common::JsonWriter& w) const {
   w.key("chain").begin_object();
   w.key("depth").value(std::uint64_t{origin_.depth});
-  w.key("originFetchedAt").value(iso8601(origin_.at));
+  w.key("originFetchedAt").value(common::iso8601(origin_.at));
   w.key("originAgeSeconds");
   if (has_snapshot()) {
-    w.raw(std::to_string(std::max(0.0, seconds_since(origin_.at))));
+    w.value(std::max(0.0, seconds_since(origin_.at)));
   } else {
     w.null();
   }
   w.key("lastPropagationSeconds");
   if (last_propagation_) {
-    w.raw(std::to_string(*last_propagation_));
+    w.value(*last_propagation_);
   } else {
     w.null();
   }
@@ -395,6 +416,9 @@ std::string Service::status_json() const {
   w.key("watchers").value(watchers());
   w.key("maxWatchers").value(options_.max_watchers);
   w.end_object();
+}
+
+void Service::write_assignment_metrics(common::JsonWriter& w) const {
   w.key("assignmentMetrics").begin_object();
   w.key("mode").value(options_.assignment_metrics == AssignmentMetrics::kSlot    ? "slot"
                       : options_.assignment_metrics == AssignmentMetrics::kGroup ? "group"
@@ -406,35 +430,32 @@ std::string Service::status_json() const {
     w.key(to_string(level)).value(groups_at_level_[static_cast<std::size_t>(level)]);
   }
   w.end_object().end_object();
-  if (const auto cohorts = cohorts_.load()) {
-    // Cohort sync: each referenced cohort, and those not served yet.
-    w.key("cohorts").begin_array();
-    for (const auto& [id, cohort] : cohorts->cohorts) {
-      w.begin_object().key("id").value(id);
-      w.key("status").value(cache::to_string(cohort->status));
-      w.key("members").value(cohort->members ? cohort->members->size() : 0);
-      w.key("lastModified").value(cohort->last_modified);
-      if (cohort->members) {
-        w.key("fetchedAt").value(iso8601(cohort->fetched_at));
-      }
-      if (!cohort->error.empty()) {
-        w.key("error").value(cohort->error);
-      }
-      w.end_object();
+}
+
+// Cohort sync: each referenced cohort, and those not served yet.
+void Service::write_cohorts(common::JsonWriter& w, const cache::CohortTable& cohorts) const {
+  w.key("cohorts").begin_array();
+  for (const auto& [id, cohort] : cohorts.cohorts) {
+    w.begin_object().key("id").value(id);
+    w.key("status").value(cache::to_string(cohort->status));
+    w.key("members").value(cohort->members ? cohort->members->size() : 0);
+    w.key("lastModified").value(cohort->last_modified);
+    if (cohort->members) {
+      w.key("fetchedAt").value(common::iso8601(cohort->fetched_at));
     }
-    w.end_array();
-    w.key("cohortsPending").begin_array();
-    for (const auto& [id, cohort] : cohorts->cohorts) {
-      if (!cohort->members) {
-        w.value(id);
-      }
+    if (!cohort->error.empty()) {
+      w.key("error").value(cohort->error);
     }
-    w.end_array();
+    w.end_object();
   }
-  w.key("startedAt").value(iso8601(started_at_));
-  w.key("uptimeSeconds").raw(std::to_string(seconds_since(started_at_)));
-  w.end_object();
-  return out;
+  w.end_array();
+  w.key("cohortsPending").begin_array();
+  for (const auto& [id, cohort] : cohorts.cohorts) {
+    if (!cohort->members) {
+      w.value(id);
+    }
+  }
+  w.end_array();
 }
 
 }  // namespace mutex_edge::serving

@@ -23,6 +23,7 @@
 #include "cache/snapshot.hpp"
 #include "cache/snapshot_store.hpp"
 #include "common/flags.hpp"
+#include "common/json_writer.hpp"
 #include "config/parser.hpp"
 #include "metrics/cells.hpp"
 
@@ -171,6 +172,23 @@ class Service {
   [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
 
  private:
+  // The steps of apply(). A configuration of no group while groups are served, refused unless
+  // --allow-empty-config (recorded as a failure).
+  bool refuses_empty(const config::ListPage& page, cache::SourceKind kind,
+                     const std::string& source);
+  static cache::ChainOrigin chain_of(std::optional<cache::ChainOrigin> origin,
+                                     Clock::time_point fetched_at, cache::SourceKind kind);
+  // Under mutex_.
+  void record_success(const std::string& source, Clock::time_point fetched_at,
+                      const std::vector<config::ConfigError>& rejected,
+                      std::size_t rejected_groups);
+  void record_origin(const cache::ChainOrigin& chain, cache::SourceKind kind);
+
+  // The parts of status_json(), under mutex_.
+  void write_chain(common::JsonWriter& w) const;
+  void write_assignment_metrics(common::JsonWriter& w) const;
+  void write_cohorts(common::JsonWriter& w, const cache::CohortTable& cohorts) const;
+
   [[nodiscard]] std::unique_ptr<const ServingState> make_state(
       std::unique_ptr<const cache::Snapshot> snapshot, const ServingState* previous);
 

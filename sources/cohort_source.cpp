@@ -15,6 +15,7 @@
 
 #include "common/file.hpp"
 #include "common/text.hpp"
+#include "config/cohorts.hpp"
 #include "http/basic_auth.hpp"
 #include "http/client.hpp"
 
@@ -40,18 +41,6 @@ struct Answer {
 /// Where a cohort's last download is kept under --state-dir.
 std::filesystem::path kept_path(const std::string& dir, std::string_view id) {
   return std::filesystem::path{dir} / "cohorts" / (std::string{id} + ".json");
-}
-
-/// Only ids a cohort server could answer for go into a path or a file name.
-bool safe_id(std::string_view id) {
-  return !id.empty() && id.size() <= 256 &&
-         std::all_of(id.begin(), id.end(),
-                     [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                              (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                              c == '~';
-                     }) &&
-         id != "." && id != "..";
 }
 
 }  // namespace
@@ -88,7 +77,7 @@ struct CohortSource::Impl : std::enable_shared_from_this<Impl> {
   void set_wanted(std::vector<std::string> ids) {
     std::set<std::string> next;
     for (std::string& id : ids) {
-      if (safe_id(id)) {
+      if (config::valid_cohort_id(id)) {  // the id goes into a path and a file name
         next.insert(std::move(id));
       }
     }

@@ -241,9 +241,10 @@ struct Srm {
   double p_value = 1;
 };
 
-std::string number(double value, const char* format = "%.6g") {
+/// A number of the text report, to six significant digits (the JSON's are exact).
+std::string number(double value) {
   char text[48];
-  std::snprintf(text, sizeof text, format, value);
+  std::snprintf(text, sizeof text, "%.6g", value);
   return text;
 }
 
@@ -589,7 +590,7 @@ class Auditor {
       w.key(key).value(count);
     }
     w.end_object().end_object();
-    w.key("srmThreshold").raw(number(kSrmThreshold));
+    w.key("srmThreshold").value(kSrmThreshold);
     w.key("groups").begin_array();
     for (std::size_t i = 0; i < audits_.size(); ++i) {
       if (!shown(i)) {
@@ -655,14 +656,14 @@ class Auditor {
         w.begin_object();
         w.key("slot").value(c.slot);
         w.key("observed").value(c.observed);
-        w.key("expected").raw(number(c.expected, "%.3f"));
-        w.key("share").raw(number(c.share, "%.9g"));
+        w.key("expected").value(c.expected);
+        w.key("share").value(c.share);
         w.end_object();
       }
       w.end_array();
-      w.key("chiSquared").raw(number(s.chi_squared));
+      w.key("chiSquared").value(s.chi_squared);
       w.key("degreesOfFreedom").value(s.degrees_of_freedom);
-      w.key("pValue").raw(number(s.p_value));
+      w.key("pValue").value(s.p_value);
       w.end_object();
       w.end_object();
     }

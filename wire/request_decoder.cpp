@@ -63,6 +63,7 @@ struct RequestDecoder::Impl {
   std::vector<dom::element> users;  // a parsed body's user objects
   std::vector<std::string_view> mutexes;
   eval::User query_user;
+  bool has_query_user = false;  // the last parse_query succeeded: query_user is its user
   std::vector<Exposure> exposures;
   bool user_context_only = false;  // an event: only the engine's user context is the user
 
@@ -216,6 +217,7 @@ struct RequestDecoder::Impl {
 
   Result parse_query(std::string_view text) {
     kind = Kind::kQuery;
+    has_query_user = false;
     std::string error;
     if (!query.parse(text, limits.max_query_params, error)) {
       return ApiError{ErrorCode::kInvalidQuery, std::move(error)};
@@ -271,6 +273,7 @@ struct RequestDecoder::Impl {
     user.properties = properties;
     user.cohort_ids = cohorts;
     query_user = user;
+    has_query_user = true;
     request.mutexes = mutexes;
     request.user_count = 1;
     return request;
@@ -477,10 +480,15 @@ struct RequestDecoder::Impl {
   }
 
   boost::system::result<eval::User, ApiError> user(std::size_t i) {
+    // Refused rather than thrown: an index past the last parse's users, or a parse that failed.
+    if (kind == Kind::kQuery ? i != 0 || !has_query_user : i >= users.size()) {
+      return ApiError{ErrorCode::kInvalidRequest,
+                      "there is no user " + std::to_string(i) + " in the last request read"};
+    }
     if (kind == Kind::kQuery) {
       return {boost::system::in_place_value, query_user};
     }
-    const dom::element element = users.at(i);
+    const dom::element element = users[i];
     dom::object object;
     if (kind == Kind::kRequest && element.get_object().get(object) == simdjson::SUCCESS &&
         object.size() == 0) {

@@ -87,7 +87,8 @@ class RequestDecoder {
   /// decodes the user.
   [[nodiscard]] boost::system::result<ExposureLine, ApiError> parse_exposure(std::string_view json);
 
-  /// The i-th user of the last parse (i < user_count).
+  /// The i-th user of the last parse (i < user_count); kInvalidRequest for any other i, or after
+  /// a parse that failed.
   [[nodiscard]] boost::system::result<eval::User, ApiError> user(std::size_t i);
 
  private:

@@ -1,5 +1,6 @@
 #include "wire/sdk_api.hpp"
 
+#include <functional>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -15,13 +16,10 @@ namespace {
 
 constexpr std::string_view kFlagType = "mutual-exclusion-group";
 
-/// The start of the distribution range after cumulative percentage `c` (design.md section 2).
+/// The start of the flag's distribution range after cumulative percentage `c`, as Amplitude
+/// writes a flag's ranges (each ends where eval::slot_end says).
 std::uint64_t range_start(int c) {
-  return static_cast<std::uint64_t>(c) * 42949672 / 100;
-}
-/// The end of the distribution range up to cumulative percentage `c`.
-std::uint64_t range_end(int c) {
-  return (static_cast<std::uint64_t>(c) * 42949673 + 99) / 100;
+  return static_cast<std::uint64_t>(c) * (eval::kDistributionEnd - 1) / 100;
 }
 
 std::string_view mode_of(std::string_view mode) {
@@ -143,7 +141,11 @@ void write_sdk_flag(common::JsonWriter& w, const config::GroupConfig& group) {
       const std::uint64_t start = cumulative == 0 ? 0 : range_start(cumulative);
       cumulative += slot.percentage;
       w.begin_object().key("variant").value(slot.variant_key);
-      w.key("range").begin_array().value(start).value(range_end(cumulative)).end_array();
+      w.key("range")
+          .begin_array()
+          .value(start)
+          .value(eval::slot_end(static_cast<std::uint64_t>(cumulative)))
+          .end_array();
       w.end_object();
     }
     if (cumulative < 100) {
@@ -208,6 +210,122 @@ void put_le32(std::string& out, std::uint32_t value) {
 
 }  // namespace
 
+namespace {
+
+/// Runs end after a group whose key hash is 0 modulo this (and at kMaxRunGroups): about 16 flags
+/// a run, well past deflate's 32 KiB window, so a run compresses about as well as one stream.
+constexpr std::uint64_t kRunBoundary = 16;
+constexpr std::uint32_t kMaxRunGroups = 64;
+
+bool ends_run(const cache::GroupEntry& group, std::uint32_t count) {
+  return count >= kMaxRunGroups || std::hash<std::string_view>{}(group.key()) % kRunBoundary == 0;
+}
+
+/// The JSON array of every group's flag, copying the flags of the groups `before` maps to their
+/// index in `previous`.
+void write_bodies(const cache::Snapshot& snapshot,
+                  const std::unordered_map<const cache::GroupEntry*, std::size_t>& before,
+                  const SdkFlags* previous, std::string& body, std::vector<SdkFlags::Span>& spans) {
+  body += '[';
+  spans.reserve(snapshot.size());
+  for (std::size_t i = 0; i < snapshot.size(); ++i) {
+    const cache::GroupEntry& group = snapshot.group(i);
+    if (i != 0) {
+      body += ',';
+    }
+    SdkFlags::Span span;
+    span.offset = static_cast<std::uint32_t>(body.size());
+    if (const auto it = before.find(&group); it != before.end()) {
+      const SdkFlags::Span old = previous->spans[it->second];
+      body.append(*previous->body, old.offset, old.length);
+    } else {
+      common::JsonWriter one{body};
+      write_sdk_flag(one, group.to_config());
+    }
+    span.length = static_cast<std::uint32_t>(body.size() - span.offset);
+    spans.push_back(span);
+    if (body.size() > std::numeric_limits<std::uint32_t>::max() - 2) {
+      throw std::length_error("the SDK flags of this configuration exceed 4 GiB");
+    }
+  }
+  body += ']';
+}
+
+/// The gzip stream of `flags->body`, run by run; a run whose groups are the same entries, in the
+/// same order, as a run of `previous` (of `previous_snapshot`) is copied compressed.
+std::string gzip_runs(const cache::Snapshot& snapshot, const cache::Snapshot* previous_snapshot,
+                      const SdkFlags* previous, SdkFlags& flags) {
+  std::unordered_map<const cache::GroupEntry*, std::size_t> runs_before;  // by first group
+  if (previous != nullptr && previous->gzip != nullptr && previous_snapshot != nullptr) {
+    for (std::size_t r = 0; r < previous->runs.size(); ++r) {
+      runs_before.emplace(&previous_snapshot->group(previous->runs[r].first), r);
+    }
+  }
+  const std::string& body = *flags.body;
+  Deflater deflater;
+  std::string zipped;
+  zipped.reserve(previous != nullptr && previous->gzip ? previous->gzip->size() + 4096 : 4096);
+  // The gzip header: magic, deflate, no flags, no time, no extra flags, unknown OS.
+  zipped.append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  deflater.piece("[", zipped);
+  std::uint32_t crc = crc_of("[");
+  std::uint32_t first = 0;
+  for (std::uint32_t i = 0; i < snapshot.size(); ++i) {
+    if (!ends_run(snapshot.group(i), i - first + 1) && i + 1 != snapshot.size()) {
+      continue;
+    }
+    SdkFlags::Run run{first, i - first + 1, 0, 0, 0};
+    const std::uint32_t from = flags.spans[first].offset;
+    const std::uint32_t to = flags.spans[i].offset + flags.spans[i].length;
+    // The run's flags and the commas between them; the comma before it is its own piece.
+    const std::string_view text = std::string_view{body}.substr(from, to - from);
+    if (first != 0) {
+      static const std::string kComma = [] {
+        std::string out;
+        Deflater{}.piece(",", out);
+        return out;
+      }();
+      zipped += kComma;
+      crc = static_cast<std::uint32_t>(crc32_combine(crc, crc_of(","), 1));
+    }
+    run.z_offset = static_cast<std::uint32_t>(zipped.size());
+    const SdkFlags::Run* old = nullptr;
+    if (const auto it = runs_before.find(&snapshot.group(first)); it != runs_before.end()) {
+      old = &previous->runs[it->second];
+      for (std::uint32_t k = 0; old != nullptr && k < run.count; ++k) {
+        if (old->count != run.count ||
+            &previous_snapshot->group(old->first + k) != &snapshot.group(first + k)) {
+          old = nullptr;
+        }
+      }
+    }
+    if (old != nullptr) {
+      zipped.append(*previous->gzip, old->z_offset, old->z_length);
+      run.crc = old->crc;
+    } else {
+      deflater.piece(text, zipped);
+      run.crc = crc_of(text);
+    }
+    run.z_length = static_cast<std::uint32_t>(zipped.size() - run.z_offset);
+    crc =
+        static_cast<std::uint32_t>(crc32_combine(crc, run.crc, static_cast<z_off_t>(text.size())));
+    flags.runs.push_back(run);
+    if (zipped.size() > std::numeric_limits<std::uint32_t>::max() - 32) {
+      throw std::length_error("the SDK flags of this configuration exceed 4 GiB compressed");
+    }
+    first = i + 1;
+  }
+  deflater.piece("]", zipped);
+  crc = static_cast<std::uint32_t>(crc32_combine(crc, crc_of("]"), 1));
+  // The last block: an empty stored block with BFINAL set, then CRC-32 and size (RFC 1952).
+  zipped.append("\x01\x00\x00\xff\xff", 5);
+  put_le32(zipped, crc);
+  put_le32(zipped, static_cast<std::uint32_t>(body.size()));
+  return zipped;
+}
+
+}  // namespace
+
 std::shared_ptr<const SdkFlags> build_sdk_flags(const cache::Snapshot& snapshot,
                                                 const cache::Snapshot* previous_snapshot,
                                                 const SdkFlags* previous) {
@@ -219,78 +337,18 @@ std::shared_ptr<const SdkFlags> build_sdk_flags(const cache::Snapshot& snapshot,
     for (std::size_t i = 0; i < previous_snapshot->size(); ++i) {
       before.emplace(&previous_snapshot->group(i), i);
     }
+  } else {
+    previous = nullptr;
   }
-  const bool reuse_gzip = previous != nullptr && previous->gzip != nullptr;
-  Deflater deflater;
   std::string body;
-  std::string zipped;
   body.reserve(previous != nullptr ? previous->body->size() + 4096 : 4096);
-  zipped.reserve(reuse_gzip ? previous->gzip->size() + 4096 : 4096);
-  // The gzip header: magic, deflate, no flags, no time, no extra flags, unknown OS.
-  zipped.append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
-  static const std::string kComma = [] {
-    std::string out;
-    Deflater{}.piece(",", out);
-    return out;
-  }();
-  static const std::uint32_t kCommaCrc = crc_of(",");
-  body += '[';
-  deflater.piece("[", zipped);
-  std::uint32_t crc = crc_of("[");
-  flags->spans.reserve(snapshot.size());
-  for (std::size_t i = 0; i < snapshot.size(); ++i) {
-    const cache::GroupEntry& group = snapshot.group(i);
-    if (i != 0) {
-      body += ',';
-      zipped += kComma;
-      crc = static_cast<std::uint32_t>(crc32_combine(crc, kCommaCrc, 1));
-    }
-    SdkFlags::Span span;
-    span.offset = static_cast<std::uint32_t>(body.size());
-    span.z_offset = static_cast<std::uint32_t>(zipped.size());
-    const auto it = before.find(&group);
-    if (it != before.end()) {
-      const SdkFlags::Span old = previous->spans[it->second];
-      body.append(*previous->body, old.offset, old.length);
-      span.crc = old.crc;
-      if (reuse_gzip) {
-        zipped.append(*previous->gzip, old.z_offset, old.z_length);
-      }
-    } else {
-      common::JsonWriter one{body};
-      write_sdk_flag(one, group.to_config());
-    }
-    span.length = static_cast<std::uint32_t>(body.size() - span.offset);
-    const std::string_view flag = std::string_view{body}.substr(span.offset, span.length);
-    if (it == before.end()) {
-      span.crc = crc_of(flag);
-    }
-    if (it == before.end() || !reuse_gzip) {
-      deflater.piece(flag, zipped);
-    }
-    span.z_length = static_cast<std::uint32_t>(zipped.size() - span.z_offset);
-    crc =
-        static_cast<std::uint32_t>(crc32_combine(crc, span.crc, static_cast<z_off_t>(span.length)));
-    flags->spans.push_back(span);
-    if (body.size() > std::numeric_limits<std::uint32_t>::max() - 2 ||
-        zipped.size() > std::numeric_limits<std::uint32_t>::max() - 32) {
-      throw std::length_error("the SDK flags of this configuration exceed 4 GiB");
-    }
-  }
-  body += ']';
-  deflater.piece("]", zipped);
-  crc = static_cast<std::uint32_t>(crc32_combine(crc, crc_of("]"), 1));
-  // The last block: an empty stored block with BFINAL set, then CRC-32 and size (RFC 1952).
-  zipped.append("\x01\x00\x00\xff\xff", 5);
-  put_le32(zipped, crc);
-  put_le32(zipped, static_cast<std::uint32_t>(body.size()));
-  if (body.size() >= kSdkGzipMinBytes) {
-    flags->gzip = std::make_shared<const std::string>(std::move(zipped));
-  }
-  flags->etag = '"';
-  flags->etag += std::to_string(snapshot.content_hash());
-  flags->etag += "-flags\"";
+  write_bodies(snapshot, before, previous, body, flags->spans);
   flags->body = std::make_shared<const std::string>(std::move(body));
+  if (flags->body->size() >= kSdkGzipMinBytes) {
+    flags->gzip = std::make_shared<const std::string>(
+        gzip_runs(snapshot, previous != nullptr ? previous_snapshot : nullptr, previous, *flags));
+  }
+  flags->etag = common::content_etag(snapshot.content_hash(), "flags");
   return flags;
 }
 

@@ -20,18 +20,25 @@ struct SdkFlags {
   std::shared_ptr<const std::string> body;  // the JSON array, one flag per group in order
   std::shared_ptr<const std::string> gzip;  // `body` gzip-compressed, or null when it is small
   std::string etag;                         // "\"<content hash>-flags\""
-  /// Where group i's flag lies in `body`, and its deflate blocks in `gzip` (each flag is
-  /// compressed on its own, byte-aligned, with its CRC-32 kept), so that the next snapshot copies
-  /// the flags of the groups it shares with this one instead of writing and compressing them
-  /// again.
+  /// Where group i's flag lies in `body`, so that the next snapshot copies the flags of the groups
+  /// it shares with this one instead of writing them again.
   struct Span {
     std::uint32_t offset = 0;
     std::uint32_t length = 0;
+  };
+  std::vector<Span> spans;
+  /// The runs of groups `gzip` compresses one by one, each deflated on its own (byte-aligned,
+  /// with its CRC-32 kept): a run ends after a group whose key hashes to a boundary, so that an
+  /// edit, an insertion or a removal changes the runs around it only, and the next snapshot
+  /// copies the compressed runs whose groups it shares unchanged (docs/performance.md).
+  struct Run {
+    std::uint32_t first = 0;  // its first group
+    std::uint32_t count = 0;
     std::uint32_t z_offset = 0;
     std::uint32_t z_length = 0;
     std::uint32_t crc = 0;
   };
-  std::vector<Span> spans;
+  std::vector<Run> runs;
 };
 
 /// Bodies smaller than this are not compressed: gzip would save less than it costs.

@@ -3,12 +3,14 @@
 #include "api/router.hpp"
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "serving/service.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
@@ -54,14 +56,44 @@ std::uint64_t json_version(const std::string& body) {
   return parser.parse(body)["version"].get_uint64().get(version) == simdjson::SUCCESS ? version : 0;
 }
 
-Response handle(api::Router& router, std::string_view target) {
+Response handle(api::Router& router, std::string_view target, std::string_view if_none_match = {}) {
   Response response;
   Request request;
   request.target = target;
   request.method = Method::kGet;
+  request.if_none_match = if_none_match;
   router.handle(request, response);
   return response;
 }
+
+/// The value of a response's header `name` ("" when it has none).
+std::string header(const Response& response, std::string_view name) {
+  const std::string line = std::string{name} + ": ";
+  const std::size_t at = response.headers.find(line);
+  if (at == std::string::npos) {
+    return {};
+  }
+  const std::size_t from = at + line.size();
+  return response.headers.substr(from, response.headers.find("\r\n", from) - from);
+}
+
+/// An exchange whose answer is deferred and recorded, for watch requests.
+class RecordingExchange final : public http::Exchange {
+ public:
+  explicit RecordingExchange(boost::asio::io_context& context) : context_{context} {}
+  [[nodiscard]] boost::asio::any_io_executor executor() const override {
+    return context_.get_executor();
+  }
+  [[nodiscard]] std::function<void(http::Outcome)> defer() override {
+    deferred = true;
+    return [this](http::Outcome) { ++ended; };
+  }
+  bool deferred = false;
+  int ended = 0;
+
+ private:
+  boost::asio::io_context& context_;
+};
 
 }  // namespace
 
@@ -147,6 +179,62 @@ TEST_CASE("an answer counts its assignment under the group's served slot", "[pro
   }
   CHECK_THAT(handle(router, "/metrics").body,
              Catch::Contains(R"(mutex_edge_assignments_total{group="g",slot="slot-1"} 5)"));
+}
+
+TEST_CASE("If-None-Match lists, weak tags and * get a 304 wherever an ETag is served",
+          "[proxy][router]") {
+  Fixture f;
+  api::Router router{*f.service, *f.metrics, f.api, 0};
+  f.apply(50);
+  for (const std::string_view target : {"/api/1/mutexes", "/api/1/mutexes/1", "/sdk/v2/flags"}) {
+    INFO(target);
+    const Response served = handle(router, target);
+    REQUIRE(served.status == 200);
+    const std::string etag = header(served, "ETag");
+    REQUIRE(etag.size() > 2);
+    CHECK(handle(router, target, etag).status == 304);
+    CHECK(handle(router, target, "\"other\", " + etag).status == 304);
+    CHECK(handle(router, target, "\"a\",\"b\" ,\t" + etag + " , \"c\"").status == 304);
+    CHECK(handle(router, target, "W/" + etag).status == 304);
+    CHECK(handle(router, target, "*").status == 304);
+    CHECK(handle(router, target, "\"other\", \"more\"").status == 200);
+    // A malformed value is no precondition at all: the full answer.
+    CHECK(handle(router, target, etag.substr(0, etag.size() - 1)).status == 200);
+    CHECK(handle(router, target, "\"other\" " + etag).status == 200);
+  }
+}
+
+TEST_CASE("a watch held on a list of tags waits while the served tag is in it", "[proxy][router]") {
+  boost::asio::io_context context;
+  Fixture f;
+  api::Router router{*f.service, *f.metrics, f.api, 0};
+  f.apply(50);
+  const std::string etag = header(handle(router, "/api/1/mutexes"), "ETag");
+  REQUIRE(!etag.empty());
+
+  const std::vector<std::string> captured{"", "", "wait=60"};
+  Request request;
+  request.method = Method::kGet;
+  request.target = "/api/1/mutexes";
+  const std::string list = "\"older\", " + etag;
+  request.if_none_match = list;
+  request.captured = captured;
+  RecordingExchange exchange{context};
+  Response response;
+  router.handle(request, response, &exchange);
+  REQUIRE(exchange.deferred);
+  CHECK(exchange.ended == 0);
+
+  // The same tag served again: still held.
+  router.refresh();
+  CHECK(exchange.ended == 0);
+
+  // Another configuration: answered with it.
+  f.apply(60);
+  router.refresh();
+  CHECK(exchange.ended == 1);
+  CHECK(response.status == 200);
+  CHECK(header(response, "ETag") != etag);
 }
 
 TEST_CASE("snapshots swapped thousands of times while requests run",

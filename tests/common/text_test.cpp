@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +23,7 @@
 #include "common/file.hpp"
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
+#include "common/time.hpp"
 
 using namespace mutex_edge::common;
 
@@ -81,6 +85,50 @@ TEST_CASE("the JSON writer places commas and writes numbers and literals", "[com
   std::string negative;
   JsonWriter{negative}.value(std::int64_t{-9007199254740993});
   CHECK(negative == "-9007199254740993");
+}
+
+TEST_CASE("doubles are written in their shortest round-trip form, never as NaN or infinity",
+          "[common][json]") {
+  auto written = [](double d) {
+    std::string out;
+    JsonWriter{out}.value(d);
+    return out;
+  };
+  CHECK(written(0.1) == "0.1");
+  CHECK(written(0.1 + 0.2) == "0.30000000000000004");
+  CHECK(written(-1.25) == "-1.25");
+  CHECK(written(2.0) == "2");
+  CHECK(written(0.0) == "0");
+  CHECK(written(-0.0) == "-0");
+  CHECK(written(123456.789) == "123456.789");
+  CHECK(written(1e21) == "1e+21");
+  CHECK(written(1e-7) == "1e-07");
+  CHECK(written(std::numeric_limits<double>::max()) == "1.7976931348623157e+308");
+  CHECK(written(std::numeric_limits<double>::denorm_min()) == "5e-324");
+  CHECK(written(static_cast<double>(0.1F)) == "0.10000000149011612");
+  // JSON has neither: null, a value every reader takes.
+  CHECK(written(std::numeric_limits<double>::quiet_NaN()) == "null");
+  CHECK(written(-std::numeric_limits<double>::quiet_NaN()) == "null");
+  CHECK(written(std::numeric_limits<double>::infinity()) == "null");
+  CHECK(written(-std::numeric_limits<double>::infinity()) == "null");
+
+  // Every form reads back to the same double.
+  for (const double d : {0.1, 1.0 / 3, 2.0 / 3 * 1e300, 4.9e-324, 1e16, 9007199254740993.0,
+                         -123.456e-89, 1e21, 1e22}) {
+    const std::string text = written(d);
+    double back = 0;
+    const auto read = std::from_chars(text.data(), text.data() + text.size(), back);
+    CHECK(read.ec == std::errc{});
+    CHECK(read.ptr == text.data() + text.size());
+    CHECK(back == d);
+  }
+
+  std::string out;
+  JsonWriter w{out};
+  w.begin_object().key("a").value(0.5).key("b").value(std::nan("")).key("c");
+  w.begin_array().value(1e100).value(-std::numeric_limits<double>::infinity()).end_array();
+  w.end_object();
+  CHECK(out == R"({"a":0.5,"b":null,"c":[1e+100,null]})");
 }
 
 TEST_CASE("log values are bare when safe, otherwise JSON strings", "[common][log]") {
@@ -199,4 +247,21 @@ TEST_CASE("base64 decodes both alphabets, padded or not, and refuses anything el
     CHECK_FALSE(mutex_edge::common::decode_base64(bad, out));
     CHECK(out == "as it was");
   }
+}
+
+TEST_CASE("content hashes print as 16 hex digits and ETags quote them", "[common][text]") {
+  CHECK(hex64(0).view() == "0000000000000000");
+  CHECK(hex64(0x0123456789abcdefULL).view() == "0123456789abcdef");
+  CHECK(hex64(~std::uint64_t{0}).view() == "ffffffffffffffff");
+  CHECK(content_etag(0xabcULL) == "\"0000000000000abc\"");
+  CHECK(content_etag(0xabcULL, "flags") == "\"0000000000000abc-flags\"");
+}
+
+TEST_CASE("times print as UTC with milliseconds, the epoch as never", "[common][time]") {
+  using std::chrono::milliseconds;
+  const std::chrono::system_clock::time_point t{milliseconds{1767225600123}};
+  CHECK(iso8601(t) == "2026-01-01T00:00:00.123Z");
+  CHECK(unix_ms(t) == 1767225600123);
+  CHECK(iso8601({}).empty());
+  CHECK(now_unix_ms() > 1767225600123);
 }

@@ -2,7 +2,11 @@
 // configuration, but stop at the first problem.
 #include "config/requests.hpp"
 
+#include <string>
+
 #include <catch2/catch.hpp>
+
+#include "config/cohorts.hpp"
 
 using namespace mutex_edge::config;
 
@@ -110,4 +114,17 @@ TEST_CASE("individuals are strings or integers kept as decimal strings", "[confi
              Catch::Contains("send it as a string"));
   // cohorts stay strings
   CHECK(decode_slot_edit(R"({"cohorts":[1]})", limits).error().problem == Problem::kWrongType);
+}
+
+TEST_CASE("a cohort id is URL-safe as it is and never a dot segment", "[config][cohort]") {
+  CHECK(valid_cohort_id("abc123"));
+  CHECK(valid_cohort_id("a.b_c~d-e"));
+  CHECK(valid_cohort_id(std::string(256, 'x')));
+  CHECK_FALSE(valid_cohort_id(""));
+  CHECK_FALSE(valid_cohort_id(std::string(257, 'x')));
+  CHECK_FALSE(valid_cohort_id("a/b"));
+  CHECK_FALSE(valid_cohort_id("a b"));
+  CHECK_FALSE(valid_cohort_id("."));
+  CHECK_FALSE(valid_cohort_id(".."));
+  CHECK(valid_cohort_id("..."));
 }

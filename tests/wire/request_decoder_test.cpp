@@ -180,3 +180,31 @@ TEST_CASE("POST bodies give their users, keys and explain, and refuse bad shapes
   CHECK(wire::status_of(ErrorCode::kNotReady) == 503);
   CHECK(wire::to_string(ErrorCode::kUnsupportedMediaType) == "unsupported_media_type");
 }
+
+TEST_CASE("a user beyond the last parse's users is refused, never thrown", "[proxy][decoder]") {
+  RequestDecoder decoder{{.max_users = 2}};
+  CHECK(decoder.user(0).error().code == ErrorCode::kInvalidRequest);  // nothing parsed yet
+
+  REQUIRE(decoder.parse_batch(R"({"users":[{"user_id":"a"},{"user_id":"b"}]})").has_value());
+  CHECK(decoder.user(1)->user_id == "b");
+  CHECK(decoder.user(2).error().code == ErrorCode::kInvalidRequest);
+  CHECK(decoder.user(static_cast<std::size_t>(-1)).error().code == ErrorCode::kInvalidRequest);
+
+  CHECK(decoder.parse_batch(R"({"users":[{},{},{}]})").error().code == ErrorCode::kTooManyUsers);
+  CHECK(decoder.user(0).error().code == ErrorCode::kInvalidRequest);
+  CHECK(decoder.parse_assign("{").error().code == ErrorCode::kInvalidJson);
+  CHECK(decoder.user(0).error().code == ErrorCode::kInvalidRequest);
+
+  REQUIRE(decoder.parse_query("device_id=d").has_value());
+  CHECK(decoder.user(0)->device_id == "d");
+  CHECK(decoder.user(1).error().code == ErrorCode::kInvalidRequest);
+  // A query that failed leaves no user behind (its views would name the refused query).
+  CHECK(decoder.parse_query("device_id=%zz").error().code == ErrorCode::kInvalidQuery);
+  CHECK(decoder.user(0).error().code == ErrorCode::kInvalidRequest);
+
+  // An Amplitude event of another type has no user to audit.
+  const auto line = decoder.parse_exposure(R"({"event_type":"page_view"})");
+  REQUIRE(line.has_value());
+  CHECK(line->shape == wire::ExposureLine::Shape::kOtherEvent);
+  CHECK(decoder.user(0).error().code == ErrorCode::kInvalidRequest);
+}
