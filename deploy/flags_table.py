@@ -2,15 +2,16 @@
 """The table of every flag of mutex-edge and mutex-mgmt, with its variable and default, read
 from the binaries' own --help.
 
-    deploy/flags_table.py                      print the table (Markdown)
-    deploy/flags_table.py --check README.md    exit 1 when the table between the markers of
-                                               README.md differs from --help (a diff says how)
-    deploy/flags_table.py --write README.md    replace the table between the markers
-    --bin-dir DIR                              where the binaries are (default build/bin)
+    deploy/flags_table.py                                print the table (Markdown)
+    deploy/flags_table.py --check docs/configuration.md  exit 1 when the table between the
+                                                         markers of docs/configuration.md
+                                                         differs from --help (a diff says how)
+    deploy/flags_table.py --write docs/configuration.md  replace the table between the markers
+    --bin-dir DIR                                        where the binaries are (default build/bin)
 
 The markers are the two lines
 
-    <!-- flags-table:begin (deploy/flags_table.py --write README.md) -->
+    <!-- flags-table:begin (deploy/flags_table.py --write docs/configuration.md) -->
     <!-- flags-table:end -->
 
 Other scripts import parse_help() (deploy/kubernetes/validate.py checks the manifests' flags
@@ -24,7 +25,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BEGIN = "<!-- flags-table:begin (deploy/flags_table.py --write README.md) -->"
+BEGIN = "<!-- flags-table:begin (deploy/flags_table.py --write docs/configuration.md) -->"
 END = "<!-- flags-table:end -->"
 BINARIES = (("mutex-edge", "MUTEX_EDGE_"), ("mutex-mgmt", "MUTEX_MGMT_"))
 
