@@ -246,10 +246,7 @@ void Router::write_answer(const serving::ServingState& state, const wire::Assign
       add_synced_cohorts(*user);
       wire::write_assignment_map(writer, snapshot, *user, groups_, request.explain, observer);
     } else {
-      writer.key("error").begin_object();
-      writer.key("code").value(to_string(user.error().code));
-      writer.key("message").value(user.error().message);
-      writer.end_object();
+      writer.error_member(to_string(user.error().code), user.error().message);
     }
     writer.end_object();
   }
@@ -289,8 +286,10 @@ void Router::assign_post(const http::Request& request, http::Response& response,
 void Router::list_mutexes(const http::Request& request, std::string_view query,
                           http::Response& response, http::Exchange* exchange) {
   list_page(request.if_none_match, query, response);
+  // `If-None-Match: *` matches every listing, so no change could end its wait: never held.
   if (response.status != 304 || exchange == nullptr || !service_.holds_watchers() ||
-      request.captured.size() <= kPreferHeader || service_.draining()) {
+      request.captured.size() <= kPreferHeader || service_.draining() ||
+      common::trim(request.if_none_match) == "*") {
     return;
   }
   const std::optional<std::chrono::seconds> wait = preferred_wait(request.captured[kPreferHeader]);

@@ -138,6 +138,8 @@ struct Flags::Impl {
 
   std::string prefix;
   po::options_description options;
+  po::options_description hidden;  // the positional arguments: parsed, not shown as options
+  po::positional_options_description positional;
   po::variables_map values;
   std::deque<std::string> texts;  // stable addresses for program_options to write into
   std::vector<Typed> typed;
@@ -196,6 +198,13 @@ Flags& Flags::text(const char* name, std::string& out, const char* value_name,
 Flags& Flags::texts(const char* name, std::vector<std::string>& out, const char* value_name,
                     const std::string& help) {
   impl_->options.add_options()(name, po::value(&out)->value_name(value_name), help.c_str());
+  return *this;
+}
+
+Flags& Flags::positional(const char* name, std::vector<std::string>& out, const char* value_name,
+                         const std::string& help) {
+  impl_->hidden.add_options()(name, po::value(&out)->value_name(value_name), help.c_str());
+  impl_->positional.add(name, -1);
   return *this;
 }
 
@@ -285,12 +294,23 @@ Result<bool> Flags::parse(int argc, const char* const* argv) {
   Impl& impl = *impl_;
   impl.values.clear();
   try {
-    po::store(po::command_line_parser(argc, argv).options(impl.options).run(), impl.values);
-    po::store(po::parse_environment(impl.options,
-                                    [&](const std::string& variable) {
-                                      return env_to_option(impl.options, impl.prefix, variable);
-                                    }),
-              impl.values);
+    // Positional arguments only for a command that declares some: the servers' command lines
+    // parse as they always have.
+    po::options_description all;
+    all.add(impl.options).add(impl.hidden);
+    po::command_line_parser parser{argc, argv};
+    parser.options(all);
+    if (impl.positional.max_total_count() != 0) {
+      parser.positional(impl.positional);
+    }
+    po::store(parser.run(), impl.values);
+    if (!impl.prefix.empty()) {
+      po::store(po::parse_environment(impl.options,
+                                      [&](const std::string& variable) {
+                                        return env_to_option(impl.options, impl.prefix, variable);
+                                      }),
+                impl.values);
+    }
     po::notify(impl.values);
   } catch (const po::error& e) {
     return Error{std::string{e.what()} + " (see --help)"};
@@ -317,6 +337,9 @@ Result<bool> Flags::parse(int argc, const char* const* argv) {
 std::vector<std::string> Flags::unknown_variables(std::span<const std::string_view> known,
                                                   const char* const* environment) const {
   std::vector<std::string> unknown;
+  if (impl_->prefix.empty()) {
+    return unknown;  // no variable is read at all
+  }
   for (const char* const* entry = environment; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text{*entry};
     const std::string variable{text.substr(0, text.find('='))};
@@ -342,7 +365,11 @@ bool Flags::given(const char* name) const {
 
 std::string Flags::help(std::string_view usage, std::string_view secrets) const {
   std::ostringstream out;
-  out << usage << '\n' << impl_->options << "\nEnvironment variables:\n" << secrets;
+  out << usage << '\n' << impl_->options;
+  if (impl_->prefix.empty()) {
+    return out.str();
+  }
+  out << "\nEnvironment variables:\n" << secrets;
   for (const auto& option : impl_->options.options()) {
     if (option->long_name() != "help") {
       out << "  " << env_name(impl_->prefix, option->long_name()) << '\n';

@@ -48,7 +48,8 @@ void warn_unknown_variables(std::span<const std::string> names);
 /// Each flag writes into a variable of the caller's that holds its default beforehand.
 class Flags {
  public:
-  /// `prefix`: "MUTEX_EDGE_"; `caption`: the heading of the options in --help.
+  /// `prefix`: "MUTEX_EDGE_"; `caption`: the heading of the options in --help. An empty
+  /// prefix reads no environment variable at all (the offline commands take only their flags).
   Flags(std::string prefix, std::string caption);
   ~Flags();
   Flags(const Flags&) = delete;
@@ -59,6 +60,10 @@ class Flags {
   /// A repeatable string flag: every occurrence is one item of `out`.
   Flags& texts(const char* name, std::vector<std::string>& out, const char* value_name,
                const std::string& help);
+  /// The arguments that are no option, in order (e.g. `diff OLD NEW`); the caller checks how
+  /// many came.
+  Flags& positional(const char* name, std::vector<std::string>& out, const char* value_name,
+                    const std::string& help);
   /// A duration of at least `min`; `help` gets " (default <out>)" or `default_text` appended.
   Flags& duration(const char* name, Duration& out, const std::string& help,
                   Duration min = Duration::zero(), std::string_view default_text = {});

@@ -78,6 +78,12 @@ class JsonWriter {
     out_ += "null";
     return *this;
   }
+  /// The member `"error": {"code": code, "message": message}` of the object being written: the
+  /// one shape of every error both binaries answer or print.
+  JsonWriter& error_member(std::string_view code, std::string_view message) {
+    key("error").begin_object().key("code").value(code).key("message").value(message);
+    return end_object();
+  }
   /// Already-serialised JSON, written as one value.
   JsonWriter& raw(std::string_view json) {
     separate();

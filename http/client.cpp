@@ -22,6 +22,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "common/text.hpp"
+
 namespace mutex_edge::http {
 
 namespace net = boost::asio;
@@ -33,13 +35,30 @@ namespace {
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 }  // namespace
 
+namespace {
+
+/// `url` with whatever stands between "://" and an '@' of the authority replaced by "***": a URL
+/// given with credentials never reaches a message as it was.
+std::string without_userinfo(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  const std::size_t from = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t authority_end = url.find_first_of("/?#", from);
+  const std::size_t at = url.substr(0, authority_end).rfind('@');
+  if (at == std::string_view::npos || at < from) {
+    return std::string{url};
+  }
+  return std::string{url.substr(0, from)} + "***" + std::string{url.substr(at)};
+}
+
+}  // namespace
+
 common::Result<Target> parse_target(const std::string& url, std::string_view flag,
                                     std::string_view keys) {
   using common::Error;
   const std::string name{flag};
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) {
-    return Error{name + ": not an absolute URL: '" + url + "'"};
+    return Error{name + ": not an absolute URL: " + common::excerpt(without_userinfo(url))};
   }
   Target target;
   target.scheme = std::string{parsed->scheme()};
@@ -50,7 +69,7 @@ common::Result<Target> parse_target(const std::string& url, std::string_view fla
   }
   target.host = std::string{parsed->host_address()};
   if (target.host.empty()) {
-    return Error{name + ": no host in '" + url + "'"};
+    return Error{name + ": no host in " + common::excerpt(without_userinfo(url))};
   }
   if (parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment()) {
     return Error{name +
@@ -58,7 +77,7 @@ common::Result<Target> parse_target(const std::string& url, std::string_view fla
                  std::string{keys}};
   }
   target.port = parsed->has_port() ? std::string{parsed->port()} : (target.tls ? "443" : "80");
-  target.host_header = parsed->has_port() ? target.host + ":" + target.port : target.host;
+  target.host_header = std::string{parsed->encoded_host_and_port()};  // [v6] keeps its brackets
   target.base_path = std::string{parsed->encoded_path()};
   while (!target.base_path.empty() && target.base_path.back() == '/') {
     target.base_path.pop_back();
@@ -175,6 +194,7 @@ net::awaitable<ErrorCode> Connection::open(std::chrono::milliseconds timeout, St
   }
   if (auto ec = co_await connect(executor_, streams_->lowest(), target_, timeout)) {
     failed = Step::kConnect;
+    close();
     co_return ec;
   }
   if (streams_->secure) {
@@ -182,6 +202,7 @@ net::awaitable<ErrorCode> Connection::open(std::chrono::milliseconds timeout, St
     auto [ec] = co_await streams_->secure->async_handshake(ssl::stream_base::client, kNoThrow);
     if (ec) {
       failed = Step::kHandshake;
+      close();
       co_return ec;
     }
   }
@@ -241,7 +262,7 @@ net::awaitable<ErrorCode> Connection::read(std::size_t max_body_bytes, Answer& a
   auto& response = parser.get();
   answer.status = response.result_int();
   answer.reason = std::string{response.reason()};
-  answer.keep_alive = response.keep_alive();
+  answer.keep_alive = parser.keep_alive();  // false for a body that ended with the connection
   answer.headers.clear();
   for (const auto& field : response) {
     answer.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});

@@ -313,9 +313,7 @@ void error(Response& response, int status, std::string_view code, std::string_vi
   response.body.clear();
   response.shared_body.reset();
   common::JsonWriter writer{response.body};
-  writer.begin_object().key("error").begin_object();
-  writer.key("code").value(code).key("message").value(message);
-  writer.end_object().end_object();
+  writer.begin_object().error_member(code, message).end_object();
 }
 
 bool is_json(std::string_view content_type) noexcept {

@@ -72,7 +72,9 @@ Service::Service(ServiceOptions options, EdgeMetrics& metrics,
   metrics_.readiness([this] { return ready(); }, options_.max_staleness);
 }
 
-Service::~Service() = default;
+Service::~Service() {
+  metrics_.readiness({}, options_.max_staleness);  // no scrape may call a destroyed service
+}
 
 std::unique_ptr<const ServingState> Service::make_state(
     std::unique_ptr<const cache::Snapshot> snapshot, const ServingState* previous) {

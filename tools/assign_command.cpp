@@ -4,12 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "tools/config_file.hpp"
 #include "wire/assign_response.hpp"
 #include "wire/request_decoder.hpp"
 
 #include "cache/snapshot.hpp"
 #include "common/flags.hpp"
 #include "common/json_writer.hpp"
+#include "common/line_reader.hpp"
 #include "common/text.hpp"
 #include "config/parser.hpp"
 
@@ -18,30 +20,10 @@ namespace {
 
 constexpr std::size_t kMaxLine = wire::RequestLimits{}.max_document_bytes;
 
-/// Reads one line into `line`, keeping at most `max` bytes; sets `too_long` when it had more.
-bool read_line(std::streambuf& in, std::string& line, std::size_t max, bool& too_long) {
-  line.clear();
-  too_long = false;
-  int c = in.sbumpc();
-  if (c == std::char_traits<char>::eof()) {
-    return false;
-  }
-  for (; c != std::char_traits<char>::eof() && c != '\n'; c = in.sbumpc()) {
-    if (line.size() < max) {
-      line.push_back(static_cast<char>(c));
-    } else {
-      too_long = true;
-    }
-  }
-  return true;
-}
-
 void write_error(std::ostream& out, std::string_view code, std::string_view message) {
   std::string line;
   common::JsonWriter writer{line};
-  writer.begin_object().key("error").begin_object();
-  writer.key("code").value(code).key("message").value(message);
-  writer.end_object().end_object();
+  writer.begin_object().error_member(code, message).end_object();
   out << line << '\n';
 }
 
@@ -52,7 +34,8 @@ int run_assign_command(int argc, const char* const* argv, std::istream& in, std:
   std::string config_file;
   std::vector<std::string> mutex_values;
   bool explain = false;
-  common::Flags flags{"MUTEX_EDGE_", "Options"};
+  // Its own flags only: the server's MUTEX_EDGE_* variables are not this command's input.
+  common::Flags flags{"", "Options"};
   flags.text("config-file", config_file, "FILE",
              "groups in the list endpoint's shape: {\"mutexes\": [...]}");
   flags.texts("mutex", mutex_values, "KEY[,KEY]",
@@ -78,17 +61,15 @@ int run_assign_command(int argc, const char* const* argv, std::istream& in, std:
     return 0;
   }
 
-  auto page = config::load_list_file(config_file);
-  if (!page) {
-    err << "mutex-edge assign: " << page.error().message << '\n';
+  auto loaded = load_config_file(config_file);
+  if (!loaded) {
+    err << "mutex-edge assign: " << loaded.error().message << '\n';
     return 1;
   }
-  std::vector<config::ConfigError> rejected = std::move(page->rejected);
-  auto snapshot =
-      cache::Snapshot::build(std::move(page->groups), 1, {"file:" + config_file}, rejected);
-  for (const config::ConfigError& e : rejected) {
+  for (const config::ConfigError& e : loaded->rejected) {
     err << "mutex-edge assign: group left out: " << e.to_string() << '\n';
   }
+  const std::unique_ptr<const cache::Snapshot> snapshot = std::move(loaded->snapshot);
 
   std::vector<std::string_view> requested;
   for (const std::string& value : mutex_values) {
@@ -101,17 +82,19 @@ int run_assign_command(int argc, const char* const* argv, std::istream& in, std:
                    groups, unknown);
 
   wire::RequestDecoder decoder;
-  std::string line, answer;
+  common::LineReader reader{*in.rdbuf(), kMaxLine};
+  std::string_view line;
+  std::string answer;
   bool too_long = false;
   bool any_rejected = false;
-  while (read_line(*in.rdbuf(), line, kMaxLine, too_long)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      continue;
-    }
+  while (reader.next(line, too_long)) {
     if (too_long) {
       write_error(out, "payload_too_large",
                   "a user line may hold at most " + std::to_string(kMaxLine) + " bytes");
       any_rejected = true;
+      continue;
+    }
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
       continue;
     }
     auto request = decoder.parse_user(line);

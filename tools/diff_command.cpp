@@ -11,9 +11,11 @@
 
 #include "integrity/change.hpp"
 #include "integrity/change_report.hpp"
+#include "tools/config_file.hpp"
 
 #include "cache/snapshot.hpp"
 #include "common/file.hpp"
+#include "common/flags.hpp"
 #include "common/json_writer.hpp"
 #include "common/text.hpp"
 #include "config/parser.hpp"
@@ -30,31 +32,13 @@ constexpr std::string_view kUsage =
     "groups added, removed or archived (\"archived\": true). Exit status: 0 when no user's slot\n"
     "changes, 1 when some do, 2 on bad input.\n";
 
-struct Loaded {
-  std::unique_ptr<const cache::Snapshot> snapshot;
-  std::unordered_set<std::string> archived;
-};
-
-common::Result<Loaded> load(const std::string& path, std::uint64_t version) {
-  const config::ParseOptions options;
-  auto text = common::read_file(path, options.limits.max_document_bytes, config::kParsePadding);
-  if (!text) {
-    return text.error();
-  }
-  auto page = config::parse_padded_list_page(*text, options);
-  if (!page) {
-    return common::Error{path + ": " + page.error().to_string()};
-  }
-  Loaded loaded;
-  // The parser leaves the groups marked "archived": true out, and names them.
-  loaded.archived.insert(page->archived.begin(), page->archived.end());
-  std::vector<config::ConfigError> rejected = std::move(page->rejected);
-  loaded.snapshot =
-      cache::Snapshot::build(std::move(page->groups), version, {"file:" + path}, rejected);
-  if (!rejected.empty()) {
-    std::string message = path + ": invalid group: " + rejected.front().to_string();
-    if (rejected.size() > 1) {
-      message += " (and " + std::to_string(rejected.size() - 1) + " more problems)";
+/// A side of the comparison: every group of the file valid, or the first problem.
+common::Result<LoadedConfig> load(const std::string& path, std::uint64_t version) {
+  auto loaded = load_config_file(path, version);
+  if (loaded && !loaded->rejected.empty()) {
+    std::string message = path + ": invalid group: " + loaded->rejected.front().to_string();
+    if (loaded->rejected.size() > 1) {
+      message += " (and " + std::to_string(loaded->rejected.size() - 1) + " more problems)";
     }
     return common::Error{std::move(message)};
   }
@@ -151,24 +135,23 @@ void write_json(std::ostream& out, const std::string& old_path, const std::strin
 int run_diff_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   std::vector<std::string> paths;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      out << kUsage;
-      return 0;
+  common::Flags flags{"", "Options"};
+  flags.positional("files", paths, "OLD.json NEW.json", "the two configurations, old then new");
+  flags.boolean("json", json, "print the comparison as one JSON object");
+  flags.check([&]() -> std::optional<std::string> {
+    if (paths.size() != 2) {
+      return "expected two files, OLD.json and NEW.json (see --help)";
     }
-    if (arg == "--json") {
-      json = true;
-    } else if (!arg.starts_with("-") && paths.size() < 2) {
-      paths.emplace_back(arg);
-    } else {
-      err << "mutex-edge diff: unexpected argument '" << common::excerpt(arg) << "' (see --help)\n";
-      return 2;
-    }
-  }
-  if (paths.size() != 2) {
-    err << "mutex-edge diff: expected two files, OLD.json and NEW.json (see --help)\n";
+    return std::nullopt;
+  });
+  auto parsed = flags.parse(argc, argv);
+  if (!parsed) {
+    err << "mutex-edge diff: " << parsed.error().message << '\n';
     return 2;
+  }
+  if (!*parsed) {
+    out << flags.help(kUsage, "");
+    return 0;
   }
   auto before = load(paths[0], 1);
   if (!before) {
@@ -180,8 +163,9 @@ int run_diff_command(int argc, const char* const* argv, std::ostream& out, std::
     err << "mutex-edge diff: " << after.error().message << '\n';
     return 2;
   }
+  const std::unordered_set<std::string> archived{after->archived.begin(), after->archived.end()};
   const integrity::ConfigChange change =
-      integrity::compare_snapshots(*before->snapshot, *after->snapshot, &after->archived);
+      integrity::compare_snapshots(*before->snapshot, *after->snapshot, &archived);
   if (json) {
     write_json(out, paths[0], paths[1], change);
   } else {

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/flags.hpp"
 #include "http/probe.hpp"
@@ -13,33 +14,27 @@ int run_probe_command(int argc, const char* const* argv, std::ostream& out, std:
       "Usage: mutex-edge probe URL [--timeout DURATION]\n\n"
       "GETs URL (e.g. http://127.0.0.1:8080/healthz) once and exits 0 on a 2xx answer, 1 on any\n"
       "other answer or none within the timeout (default 2s), 2 on bad arguments.\n";
-  std::string url;
+  std::vector<std::string> urls;
   common::Duration timeout = std::chrono::seconds{2};
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      out << kUsage;
-      return 0;
+  common::Flags flags{"", "Options"};
+  flags.positional("url", urls, "URL", "what to GET, http://host[:port]/path");
+  flags.duration("timeout", timeout, "for the whole request", std::chrono::milliseconds{1});
+  flags.check([&]() -> std::optional<std::string> {
+    if (urls.size() != 1 || !urls.front().starts_with("http://")) {
+      return "expected one http:// URL (see --help)";
     }
-    if (arg == "--timeout" && i + 1 < argc) {
-      auto parsed = common::parse_duration(argv[++i]);
-      if (!parsed || *parsed <= common::Duration::zero()) {
-        err << "mutex-edge probe: --timeout: expected a duration such as 500ms or 2s, got '"
-            << argv[i] << "'\n";
-        return 2;
-      }
-      timeout = *parsed;
-    } else if (url.empty() && !arg.starts_with("-")) {
-      url = arg;
-    } else {
-      err << "mutex-edge probe: unexpected argument '" << arg << "'\n" << kUsage;
-      return 2;
-    }
-  }
-  if (!url.starts_with("http://")) {
-    err << (url.empty() ? std::string{} : "mutex-edge probe: expected an http:// URL\n") << kUsage;
+    return std::nullopt;
+  });
+  auto parsed = flags.parse(argc, argv);
+  if (!parsed) {
+    err << "mutex-edge probe: " << parsed.error().message << '\n';
     return 2;
   }
+  if (!*parsed) {
+    out << flags.help(kUsage, "");
+    return 0;
+  }
+  const std::string& url = urls.front();
   const http::ProbeResult result = http::probe(url, timeout);
   if (result.status == 0) {
     err << "mutex-edge probe: " << url << ": " << result.error << '\n';

@@ -218,3 +218,21 @@ TEST_CASE("server flags check their limits and pick one thread per core for 0", 
   CHECK(bad_level.error().message ==
         "--log-level: expected one of trace, debug, info, warn, error, off, got 'loud'");
 }
+
+TEST_CASE("a command without a prefix reads no variable, and takes its positional arguments",
+          "[common][flags]") {
+  std::vector<std::string> files;
+  bool json = false;
+  Flags flags{"", "Options"};
+  flags.positional("files", files, "FILE", "the inputs");
+  flags.boolean("json", json, "as JSON");
+  ScopedEnv env{"JSON", "true"};  // what an empty prefix would turn --json into
+  REQUIRE(parse(flags, {"a.json", "--json=false", "b.json"}).has_value());
+  CHECK(files == std::vector<std::string>{"a.json", "b.json"});
+  CHECK_FALSE(json);
+  CHECK(flags.unknown_variables({}).empty());
+  const std::string help = flags.help("Usage: prog FILE...", "");
+  CHECK_THAT(help, !Catch::Contains("Environment variables"));
+  CHECK_THAT(help, !Catch::Contains("--files"));
+  CHECK_THAT(help, Catch::Contains("--json"));
+}

@@ -1,5 +1,6 @@
 #include "tools/assign_command.hpp"
 
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -103,4 +104,22 @@ TEST_CASE("assign takes a configuration as large as the server serves", "[proxy]
   simdjson::dom::element answer;
   REQUIRE(parser.parse(r.lines[0]).get(answer) == simdjson::SUCCESS);
   CHECK(answer["assignments"]["g10001"]["reason"].get_string().value() == "bucket");
+}
+
+TEST_CASE("assign reads its own flags, never the server's MUTEX_EDGE_* variables",
+          "[tools][assign]") {
+  const mutex_edge::testing::TempDir dir;
+  const std::string file =
+      dir.write("groups.json", mutex_edge::testing::many_groups_json(2)).string();
+  ::setenv("MUTEX_EDGE_CONFIG_FILE", file.c_str(), 1);
+  ::setenv("MUTEX_EDGE_EXPLAIN", "true", 1);
+  const Run without = run({}, "{\"device_id\": \"d\"}\n");
+  const Run with = run({"--config-file", file}, "{\"device_id\": \"d\"}\n");
+  ::unsetenv("MUTEX_EDGE_CONFIG_FILE");
+  ::unsetenv("MUTEX_EDGE_EXPLAIN");
+  CHECK(without.code == 2);
+  CHECK_THAT(without.err, Catch::Contains("--config-file is required"));
+  REQUIRE(with.code == 0);
+  REQUIRE(with.lines.size() == 1);
+  CHECK_THAT(with.lines[0], !Catch::Contains("\"explain\""));  // MUTEX_EDGE_EXPLAIN not read
 }
