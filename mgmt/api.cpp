@@ -10,6 +10,7 @@
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
+#include "common/time.hpp"
 #include "config/paging.hpp"
 #include "config/parser.hpp"
 #include "config/requests.hpp"
@@ -46,12 +47,6 @@ void write_cohort_fields(common::JsonWriter& writer, const Store::StoredCohort& 
   writer.key("lastComputed").value(cohort.last_computed);
   writer.key("lastModified").value(cohort.last_modified);
   writer.key("size").value(cohort.size);
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 ApiError archived_error(std::int64_t id) {
@@ -470,7 +465,7 @@ void Api::put_cohort(std::string_view id, const http::Request& request, http::Re
   if (!decoded) {
     return error(response, to_api_error(decoded.error()));
   }
-  auto stored = store_.put_cohort(std::string{id}, std::move(*decoded), now_ms());
+  auto stored = store_.put_cohort(std::string{id}, std::move(*decoded), common::now_unix_ms());
   if (!stored) {
     return error(response, stored.error());
   }

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.hpp"
+#include "common/time.hpp"
 #include "config/cohorts.hpp"
 #include "http/basic_auth.hpp"
 #include "http/bearer_keys.hpp"
@@ -34,12 +35,6 @@ std::string describe_faults(const mgmt::FaultSettings& f) {
          "%,429:" + std::to_string(f.error_429_percent) +
          "%,truncate:" + std::to_string(f.truncate_percent) +
          "%,drop:" + std::to_string(f.drop_percent) + "%,seed:" + std::to_string(f.seed);
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 int serve(const mgmt::Settings& settings, const http::BearerKeys& keys,
@@ -115,7 +110,7 @@ int serve(const mgmt::Settings& settings, const http::BearerKeys& keys,
     }
   }
   if (!settings.cohorts_seed_path.empty()) {
-    auto seeded = store.seed_cohorts_if_empty(cohorts_seed, now_ms());
+    auto seeded = store.seed_cohorts_if_empty(cohorts_seed, common::now_unix_ms());
     if (!seeded) {
       std::cerr << "mutex-mgmt: " << seeded.error().message << '\n';
       return 1;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/config_file.hpp"
+#include "tools/command.hpp"
 #include "wire/assign_response.hpp"
 #include "wire/request_decoder.hpp"
 
@@ -29,47 +29,29 @@ void write_error(std::ostream& out, std::string_view code, std::string_view mess
 
 }  // namespace
 
+constexpr std::string_view kUsage =
+    "Usage: mutex-edge assign --config-file FILE [--mutex KEY]... [--explain] < users.jsonl\n"
+    "Assigns each user (one JSON object per line on stdin) to the slots of the groups in FILE\n"
+    "and prints one JSON answer per line, as GET /assign would.\n";
+
 int run_assign_command(int argc, const char* const* argv, std::istream& in, std::ostream& out,
                        std::ostream& err) {
   std::string config_file;
   std::vector<std::string> mutex_values;
   bool explain = false;
-  // Its own flags only: the server's MUTEX_EDGE_* variables are not this command's input.
   common::Flags flags{"", "Options"};
-  flags.text("config-file", config_file, "FILE",
-             "groups in the list endpoint's shape: {\"mutexes\": [...]}");
-  flags.texts("mutex", mutex_values, "KEY[,KEY]",
-              "only these groups (repeatable or comma-separated; default: all)");
+  add_config_flags(flags, config_file, mutex_values,
+                   "only these groups (repeatable or comma-separated; default: all)");
   flags.boolean("explain", explain, "add the hash, d and the slot bounds to each answer");
-  flags.check([&]() -> std::optional<std::string> {
-    if (config_file.empty()) {
-      return "--config-file is required (see --help)";
-    }
-    return std::nullopt;
-  });
-  auto parsed = flags.parse(argc, argv);
-  if (!parsed) {
-    err << "mutex-edge assign: " << parsed.error().message << '\n';
-    return 2;
-  }
-  if (!*parsed) {
-    out << flags.help(
-        "Usage: mutex-edge assign --config-file FILE [--mutex KEY]... [--explain] < users.jsonl\n"
-        "Assigns each user (one JSON object per line on stdin) to the slots of the groups in FILE\n"
-        "and prints one JSON answer per line, as GET /assign would.\n",
-        "");
-    return 0;
+  if (const auto done = parse_command(flags, argc, argv, "assign", kUsage, out, err)) {
+    return *done;
   }
 
-  auto loaded = load_config_file(config_file);
-  if (!loaded) {
-    err << "mutex-edge assign: " << loaded.error().message << '\n';
+  const std::unique_ptr<const cache::Snapshot> snapshot =
+      load_for_command(config_file, "assign", err);
+  if (!snapshot) {
     return 1;
   }
-  for (const config::ConfigError& e : loaded->rejected) {
-    err << "mutex-edge assign: group left out: " << e.to_string() << '\n';
-  }
-  const std::unique_ptr<const cache::Snapshot> snapshot = std::move(loaded->snapshot);
 
   std::vector<std::string_view> requested;
   for (const std::string& value : mutex_values) {

@@ -11,7 +11,7 @@
 
 #include "integrity/change.hpp"
 #include "integrity/change_report.hpp"
-#include "tools/config_file.hpp"
+#include "tools/command.hpp"
 
 #include "cache/snapshot.hpp"
 #include "common/file.hpp"
@@ -144,14 +144,8 @@ int run_diff_command(int argc, const char* const* argv, std::ostream& out, std::
     }
     return std::nullopt;
   });
-  auto parsed = flags.parse(argc, argv);
-  if (!parsed) {
-    err << "mutex-edge diff: " << parsed.error().message << '\n';
-    return 2;
-  }
-  if (!*parsed) {
-    out << flags.help(kUsage, "");
-    return 0;
+  if (const auto done = parse_command(flags, argc, argv, "diff", kUsage, out, err)) {
+    return *done;
   }
   auto before = load(paths[0], 1);
   if (!before) {

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/command.hpp"
+
 #include "common/flags.hpp"
 #include "http/probe.hpp"
 
@@ -25,14 +27,8 @@ int run_probe_command(int argc, const char* const* argv, std::ostream& out, std:
     }
     return std::nullopt;
   });
-  auto parsed = flags.parse(argc, argv);
-  if (!parsed) {
-    err << "mutex-edge probe: " << parsed.error().message << '\n';
-    return 2;
-  }
-  if (!*parsed) {
-    out << flags.help(kUsage, "");
-    return 0;
+  if (const auto done = parse_command(flags, argc, argv, "probe", kUsage, out, err)) {
+    return *done;
   }
   const std::string& url = urls.front();
   const http::ProbeResult result = http::probe(url, timeout);

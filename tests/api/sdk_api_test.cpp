@@ -7,13 +7,13 @@
 
 #include "api/router.hpp"
 #include "serving/service.hpp"
-#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
 #include "common/text.hpp"
 #include "config/parser.hpp"
+#include "tests/support/checks.hpp"
 #include "tests/support/groups.hpp"
 
 using namespace mutex_edge;
@@ -22,21 +22,6 @@ using http::Request;
 using http::Response;
 
 namespace {
-
-std::string gunzip(std::string_view data) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
-  std::string out(data.size() * 40 + 1024, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int result = inflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
-  REQUIRE(result == Z_STREAM_END);
-  return out;
-}
 
 config::GroupConfig three_slots() {
   config::GroupConfig group = testing::make_group(7, "checkout", 30, "salt1");
@@ -179,7 +164,7 @@ TEST_CASE("GET /sdk/v2/flags serves one flag per group, with an ETag, a 304 and 
   Response gz;
   router.handle(zipped, gz);
   CHECK_THAT(gz.headers, Catch::Contains("Content-Encoding: gzip"));
-  CHECK(gunzip(gz.payload()) == body);
+  CHECK(testing::gunzip(gz.payload()) == body);
   zipped.accept_encoding = "gzip;q=0";
   Response refused;
   router.handle(zipped, refused);
@@ -208,7 +193,7 @@ TEST_CASE("GET /sdk/v2/flags serves one flag per group, with an ETag, a 304 and 
   Response edited_gz;
   router.handle(zipped, edited_gz);
   CHECK_THAT(edited_gz.headers, Catch::Contains("Content-Encoding: gzip"));
-  CHECK(gunzip(edited_gz.payload()) == fresh);
+  CHECK(testing::gunzip(edited_gz.payload()) == fresh);
 }
 
 TEST_CASE("/sdk/v2/vardata answers the engine's variants for the user in X-Amp-Exp-User",

@@ -1,7 +1,11 @@
 #include "tests/support/checks.hpp"
 
 #include <algorithm>
+#include <cstddef>
 
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
 #include <simdjson.h>
 
 namespace mutex_edge::testing {
@@ -100,6 +104,25 @@ std::string base64(std::string_view bytes) {
       out += j <= rest ? kAlphabet[(n >> (18 - 6 * j)) & 63U] : '=';
     }
   }
+  return out;
+}
+
+std::string gunzip(std::string_view data) {
+  z_stream stream{};
+  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
+  std::string out;
+  std::string chunk(std::size_t{1} << 16, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  int result = Z_OK;
+  while (result == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    stream.avail_out = static_cast<uInt>(chunk.size());
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.append(chunk.data(), chunk.size() - stream.avail_out);
+  }
+  inflateEnd(&stream);
+  REQUIRE(result == Z_STREAM_END);
   return out;
 }
 

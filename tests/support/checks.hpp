@@ -68,4 +68,7 @@ class Load {
 /// `bytes` in base64, standard alphabet, padded (Basic credentials, as a client sends them).
 std::string base64(std::string_view bytes);
 
+/// Inflates a gzip stream (a test failure unless it is one, whole).
+[[nodiscard]] std::string gunzip(std::string_view data);
+
 }  // namespace mutex_edge::testing

@@ -5,31 +5,16 @@
 #include <vector>
 
 #include "wire/sdk_api.hpp"
-#include <zlib.h>
 
 #include <catch2/catch.hpp>
 
 #include "config/parser.hpp"
+#include "tests/support/checks.hpp"
 #include "tests/support/groups.hpp"
 
 using namespace mutex_edge;
 
 namespace {
-
-std::string gunzip(const std::string& data) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
-  std::string out(64 * data.size() + 1024, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int result = inflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
-  REQUIRE(result == Z_STREAM_END);
-  return out;
-}
 
 std::unique_ptr<const cache::Snapshot> snapshot_of(const std::string& json, std::uint64_t version,
                                                    const cache::Snapshot* previous = nullptr) {
@@ -49,7 +34,7 @@ TEST_CASE("a swap's SDK gzip copies the unchanged runs and equals a build from n
   const auto first = wire::build_sdk_flags(*before);
   REQUIRE(first->gzip != nullptr);
   CHECK(first->runs.size() > 4);  // about 16 groups a run
-  CHECK(gunzip(*first->gzip) == *first->body);
+  CHECK(testing::gunzip(*first->gzip) == *first->body);
 
   // One group's share changes: the same groups otherwise, most of them the same entries.
   std::string edited = testing::many_groups_json(300, 40);
@@ -63,7 +48,7 @@ TEST_CASE("a swap's SDK gzip copies the unchanged runs and equals a build from n
 
   CHECK(*swapped->body == *fresh->body);
   CHECK(*swapped->gzip == *fresh->gzip);
-  CHECK(gunzip(*swapped->gzip) == *fresh->body);
+  CHECK(testing::gunzip(*swapped->gzip) == *fresh->body);
   CHECK(*swapped->body != *first->body);
   std::size_t copied = 0;  // runs the previous build had too (same groups, same bytes)
   for (const auto& run : swapped->runs) {
